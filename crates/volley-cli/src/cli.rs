@@ -1,0 +1,403 @@
+//! The command line: clap definitions (plain arguments), then validated into
+//! a [`Config`] before any request is sent. A bad flag exits 2 here.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use bytes::Bytes;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::input::Defaults;
+use crate::units::{parse_duration, parse_size};
+
+const EXAMPLES: &str = "\
+Examples:
+  volley urls.txt -o out.jsonl
+      Fetch every URL in urls.txt (one per line), 64 at a time, one JSON record each.
+  volley requests.jsonl --per-host 8 --retries 5 --ordered
+      JSON-lines specs ({\"url\", \"method\", \"headers\", \"body\" | \"json\", \"id\", ...}),
+      at most 8 at once per host, records in input order.
+  cat urls.txt | volley - --body none | jq -c 'select(.ok | not)'
+      Read URLs from stdin and show the failures.
+  volley demo
+      Run 10,000 requests against the built-in local test API.
+
+Exit status: 0 all succeeded, 1 some failed (see --fail-on), 2 usage or input error.";
+
+/// volley: fetch many web-API endpoints concurrently and reliably.
+///
+/// Reads requests (URL lines or JSON-lines specs) from files or stdin and
+/// writes exactly one JSON record per request.
+#[derive(Debug, Parser)]
+#[command(name = "volley", version, about, after_help = EXAMPLES)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Input files, one request per line: a URL or a JSON spec; `-` is stdin
+    /// (the default when stdin is not a terminal).
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<String>,
+
+    /// Write records to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Requests in flight at once, across all hosts.
+    #[arg(short, long, default_value_t = 64, value_name = "N")]
+    pub concurrency: usize,
+
+    /// Requests in flight at once to one host (scheme, host, port) [default: --concurrency].
+    #[arg(long, value_name = "N")]
+    pub per_host: Option<usize>,
+
+    /// Method for requests that do not set one.
+    #[arg(short = 'X', long, value_name = "METHOD")]
+    pub method: Option<String>,
+
+    /// Header for every request ("Name: value"); repeatable.
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+
+    /// Header names to drop when a redirect leaves the origin, like Authorization; repeatable.
+    #[arg(long = "secret-header", value_name = "NAME")]
+    pub secret_headers: Vec<String>,
+
+    /// Request body for requests that do not set one; `@FILE` reads a file.
+    #[arg(short, long, value_name = "DATA", conflicts_with = "json")]
+    pub data: Option<String>,
+
+    /// JSON request body (sets Content-Type: application/json); `@FILE` reads a file.
+    #[arg(long, value_name = "JSON")]
+    pub json: Option<String>,
+
+    /// Time allowed to establish a connection.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub connect_timeout: Duration,
+
+    /// Deadline of one attempt: connect, redirects, headers and the whole body.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Duration,
+
+    /// Retries after a failed attempt (connect errors, timeouts, resets, 408/429/5xx).
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub retries: u32,
+
+    /// Also retry POST and PATCH requests that may have reached the server.
+    #[arg(long)]
+    pub retry_non_idempotent: bool,
+
+    /// Largest body accepted, after decompression (e.g. 16MiB, 500KiB).
+    #[arg(long, default_value = "16MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_body: u64,
+
+    /// Most redirects followed per attempt.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub max_redirects: usize,
+
+    /// How bodies go into records.
+    #[arg(long, value_enum, default_value_t = BodyArg::Auto, value_name = "MODE")]
+    pub body: BodyArg,
+
+    /// Add response headers to each record.
+    #[arg(long)]
+    pub include_headers: bool,
+
+    /// Write records in input order (default: as they complete).
+    #[arg(long)]
+    pub ordered: bool,
+
+    /// Do not verify TLS certificates. Dangerous: the summary says so.
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// Trust the CA certificate(s) in this PEM file too.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Outcomes that make the exit status 1: any of error, 4xx, 5xx, a status
+    /// such as 404, a range such as 500-599, or none. Statuses listed here
+    /// are also recorded as ok:false.
+    #[arg(long, default_value = "error,4xx,5xx", value_name = "LIST")]
+    pub fail_on: String,
+
+    /// User-Agent header [default: volley/VERSION].
+    #[arg(long, value_name = "UA")]
+    pub user_agent: Option<String>,
+
+    /// Requests held at once (waiting, in flight, retrying): bounds memory.
+    #[arg(long, value_name = "N")]
+    pub read_ahead: Option<usize>,
+
+    /// Longest input line accepted.
+    #[arg(long, default_value = "1MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_line: u64,
+
+    /// No summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the built-in local test API and run a realistic batch against it.
+    Demo {
+        /// How many requests.
+        #[arg(long, default_value_t = 10_000, value_name = "N")]
+        requests: usize,
+        /// Where to write the records [default: a file in the temp directory].
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// `--body` values.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum BodyArg {
+    /// JSON for JSON responses, text for UTF-8, base64 for binary.
+    Auto,
+    /// JSON whenever the body parses as JSON.
+    Json,
+    /// Text for UTF-8, base64 otherwise.
+    Text,
+    /// Always base64.
+    Base64,
+    /// Count the bytes but do not record the body.
+    None,
+}
+
+/// Which outcomes make the exit status 1.
+#[derive(Clone, Debug)]
+pub struct FailOn {
+    /// Transport errors and invalid input count.
+    pub errors: bool,
+    /// Statuses that count (and are recorded as failures).
+    pub statuses: volley::StatusPolicy,
+}
+
+/// A run's validated settings.
+#[derive(Debug)]
+pub struct Config {
+    pub inputs: Vec<String>,
+    pub output: Option<PathBuf>,
+    pub ordered: bool,
+    pub quiet: bool,
+    pub insecure: bool,
+    pub fail_on: FailOn,
+    pub defaults: Defaults,
+    pub max_line: usize,
+    pub read_ahead: usize,
+    /// The engine, configured.
+    pub client: volley::ClientBuilder,
+}
+
+impl Args {
+    /// Checks the arguments and turns them into a [`Config`].
+    ///
+    /// # Errors
+    ///
+    /// A message for the user; the caller exits 2.
+    pub fn validate(self) -> anyhow::Result<Config> {
+        if self.concurrency == 0 {
+            bail!("--concurrency must be at least 1");
+        }
+        if self.per_host == Some(0) {
+            bail!("--per-host must be at least 1");
+        }
+        let headers = self
+            .headers
+            .iter()
+            .map(|h| parse_header(h))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let (body, json_body) = match (&self.data, &self.json) {
+            (Some(data), None) => (Some(read_data(data)?), false),
+            (None, Some(json)) => {
+                let bytes = read_data(json)?;
+                serde_json::from_slice::<serde_json::Value>(&bytes)
+                    .context("--json is not valid JSON")?;
+                (Some(bytes), true)
+            }
+            _ => (None, false),
+        };
+        let fail_on = parse_fail_on(&self.fail_on)?;
+        let read_ahead = self
+            .read_ahead
+            .unwrap_or_else(|| self.concurrency.saturating_mul(16).max(1024));
+        if read_ahead == 0 {
+            bail!("--read-ahead must be at least 1");
+        }
+        let mut client = volley::Client::builder()
+            .concurrency(self.concurrency)
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.timeout)
+            .max_body(self.max_body)
+            .max_redirects(self.max_redirects)
+            .body(match self.body {
+                BodyArg::Auto => volley::BodyMode::Auto,
+                BodyArg::Json => volley::BodyMode::Json,
+                BodyArg::Text => volley::BodyMode::Text,
+                BodyArg::Base64 => volley::BodyMode::Base64,
+                BodyArg::None => volley::BodyMode::None,
+            })
+            .include_headers(self.include_headers)
+            .insecure(self.insecure)
+            .read_ahead(read_ahead)
+            .status_policy(fail_on.statuses.clone())
+            .retry(
+                volley::RetryPolicy::new()
+                    .max_retries(self.retries)
+                    .retry_non_idempotent(self.retry_non_idempotent),
+            );
+        if let Some(n) = self.per_host {
+            client = client.per_host(n);
+        }
+        if let Some(ua) = &self.user_agent {
+            client = client.user_agent(ua.as_str());
+        }
+        for name in &self.secret_headers {
+            client = client.secret_header(name.as_str());
+        }
+        if let Some(path) = &self.cacert {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("cannot read --cacert {}", path.display()))?;
+            client = client.add_root_certificate_pem(pem);
+        }
+        Ok(Config {
+            inputs: self.inputs,
+            output: self.output,
+            ordered: self.ordered,
+            quiet: self.quiet,
+            insecure: self.insecure,
+            fail_on,
+            defaults: Defaults {
+                method: self.method,
+                headers,
+                body,
+                json_body,
+            },
+            max_line: usize::try_from(self.max_line).unwrap_or(usize::MAX),
+            read_ahead,
+            client,
+        })
+    }
+}
+
+/// `"Name: value"` → `(name, value)`.
+fn parse_header(raw: &str) -> anyhow::Result<(String, String)> {
+    let Some((name, value)) = raw.split_once(':') else {
+        bail!("-H {raw:?}: expected \"Name: value\"");
+    };
+    let name = name.trim();
+    if http_token(name).is_none() {
+        bail!("-H {raw:?}: {name:?} is not a valid header name");
+    }
+    let value = value.trim();
+    if value.chars().any(|c| c.is_control() && c != '\t') {
+        bail!("-H {raw:?}: the value contains control characters");
+    }
+    Ok((name.to_owned(), value.to_owned()))
+}
+
+fn http_token(s: &str) -> Option<&str> {
+    let ok = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    ok.then_some(s)
+}
+
+/// `--data` / `--json` text, or the contents of the file after `@`.
+fn read_data(raw: &str) -> anyhow::Result<Bytes> {
+    match raw.strip_prefix('@') {
+        Some(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("cannot read {path}"))?;
+            Ok(Bytes::from(bytes))
+        }
+        None => Ok(Bytes::copy_from_slice(raw.as_bytes())),
+    }
+}
+
+/// Parses `--fail-on`.
+pub fn parse_fail_on(raw: &str) -> anyhow::Result<FailOn> {
+    let mut fail_on = FailOn {
+        errors: false,
+        statuses: volley::StatusPolicy::none(),
+    };
+    for token in raw.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let token = token.to_ascii_lowercase();
+        let range = match token.as_str() {
+            "none" => continue,
+            "error" | "errors" => {
+                fail_on.errors = true;
+                continue;
+            }
+            "4xx" => 400..=499,
+            "5xx" => 500..=599,
+            other => parse_status_range(other)
+                .with_context(|| format!("--fail-on: {other:?} is not error, 4xx, 5xx, a status or a range"))?,
+        };
+        fail_on.statuses = fail_on.statuses.with(range);
+    }
+    Ok(fail_on)
+}
+
+fn parse_status_range(raw: &str) -> Option<std::ops::RangeInclusive<u16>> {
+    let status = |s: &str| s.parse::<u16>().ok().filter(|c| (100..=999).contains(c));
+    match raw.split_once('-') {
+        Some((lo, hi)) => {
+            let (lo, hi) = (status(lo)?, status(hi)?);
+            (lo <= hi).then_some(lo..=hi)
+        }
+        None => status(raw).map(|c| c..=c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers() {
+        assert_eq!(parse_header("X-A: b c ").expect("ok"), ("X-A".into(), "b c".into()));
+        assert_eq!(parse_header("X:").expect("ok"), ("X".into(), String::new()));
+        assert!(parse_header("no colon").is_err());
+        assert!(parse_header("bad name: v").is_err());
+        assert!(parse_header("X: a\u{1}b").is_err());
+    }
+
+    #[test]
+    fn fail_on_lists() {
+        let f = parse_fail_on("error,4xx,5xx").expect("default");
+        assert!(f.errors && f.statuses.is_failure(404) && f.statuses.is_failure(503));
+        let f = parse_fail_on("5xx").expect("5xx");
+        assert!(!f.errors && !f.statuses.is_failure(404) && f.statuses.is_failure(500));
+        let f = parse_fail_on("error, 404, 500-502").expect("mixed");
+        assert!(f.statuses.is_failure(404) && f.statuses.is_failure(501));
+        assert!(!f.statuses.is_failure(503) && !f.statuses.is_failure(403));
+        let f = parse_fail_on("none").expect("none");
+        assert!(!f.errors && !f.statuses.is_failure(500));
+        for bad in ["5xxx", "abc", "600-500", "99", "error,x"] {
+            assert!(parse_fail_on(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn flags_validate() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["volley"];
+            all.extend_from_slice(args);
+            Args::try_parse_from(all).map_err(|e| e.to_string()).and_then(|a| a.validate().map_err(|e| e.to_string()))
+        };
+        assert!(parse(&["-c", "0", "x"]).is_err());
+        assert!(parse(&["--per-host", "0"]).is_err());
+        assert!(parse(&["--json", "{nope"]).is_err());
+        assert!(parse(&["--timeout", "soon"]).is_err());
+        assert!(parse(&["-d", "a", "--json", "{}"]).is_err());
+        let config = parse(&["--json", "{\"a\":1}", "-H", "A: b", "in.txt"]).expect("valid");
+        assert!(config.defaults.json_body);
+        assert_eq!(config.inputs, ["in.txt"]);
+        assert_eq!(config.read_ahead, 1024);
+    }
+}

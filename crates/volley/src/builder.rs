@@ -1,0 +1,344 @@
+//! `ClientBuilder`: every setting of a run, checked once, turned into one
+//! HTTP client (one connection pool) and one set of limits and policies.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::body::BodyMode;
+use crate::client::Client;
+use crate::policy::retry::RetryPolicy;
+use crate::policy::status::StatusPolicy;
+use crate::resolve::SystemResolver;
+use crate::scheduler::hosts::Limits;
+
+/// A setting that cannot be used; returned by [`ClientBuilder::build`].
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A numeric or textual setting is out of range or malformed.
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+    /// A CA certificate could not be read.
+    #[error("invalid CA certificate: {0}")]
+    Certificate(String),
+    /// The HTTP client could not be created.
+    #[error("could not create the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// The settings the engine reads while it runs.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub concurrency: usize,
+    pub per_host: usize,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+    pub max_body: u64,
+    pub max_redirects: usize,
+    pub default_headers: HeaderMap,
+    pub secret_headers: Vec<HeaderName>,
+    pub retry: RetryPolicy,
+    pub status: StatusPolicy,
+    pub body_mode: BodyMode,
+    pub include_headers: bool,
+    pub read_ahead: usize,
+    pub insecure: bool,
+}
+
+/// Builds a [`Client`]. Every setting has the default of DESIGN.md.
+///
+/// ```
+/// use std::time::Duration;
+/// let client = volley::Client::builder()
+///     .concurrency(32)
+///     .per_host(8)
+///     .timeout(Duration::from_secs(10))
+///     .retry(volley::RetryPolicy::new().max_retries(5))
+///     .build()
+///     .expect("valid settings");
+/// # drop(client);
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct ClientBuilder {
+    concurrency: usize,
+    per_host: Option<usize>,
+    connect_timeout: Duration,
+    timeout: Duration,
+    max_body: u64,
+    max_redirects: usize,
+    headers: Vec<(String, String)>,
+    secret_headers: Vec<String>,
+    user_agent: String,
+    root_certs: Vec<Vec<u8>>,
+    insecure: bool,
+    retry: RetryPolicy,
+    status: StatusPolicy,
+    body_mode: BodyMode,
+    include_headers: bool,
+    read_ahead: Option<usize>,
+    resolve: Vec<(String, SocketAddr)>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            concurrency: 64,
+            per_host: None,
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            max_body: 16 * 1024 * 1024,
+            max_redirects: 10,
+            headers: Vec::new(),
+            secret_headers: Vec::new(),
+            user_agent: concat!("volley/", env!("CARGO_PKG_VERSION")).to_owned(),
+            root_certs: Vec::new(),
+            insecure: false,
+            retry: RetryPolicy::default(),
+            status: StatusPolicy::default(),
+            body_mode: BodyMode::Auto,
+            include_headers: false,
+            read_ahead: None,
+            resolve: Vec::new(),
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// At most `n` requests in flight at once, across all hosts (default 64).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n;
+        self
+    }
+
+    /// At most `n` requests in flight to one origin (scheme, host, port) at
+    /// once (default: the global concurrency).
+    pub fn per_host(mut self, n: usize) -> Self {
+        self.per_host = Some(n);
+        self
+    }
+
+    /// How long establishing a connection may take (default 10 s).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+
+    /// The deadline of one whole attempt: connect, redirects, headers and
+    /// body (default 30 s).
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+
+    /// The largest body accepted, counted after decompression (default 16 MiB).
+    pub fn max_body(mut self, bytes: u64) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// The most redirects followed in one attempt (default 10; 0 follows none).
+    pub fn max_redirects(mut self, n: usize) -> Self {
+        self.max_redirects = n;
+        self
+    }
+
+    /// A header sent with every request that does not set it itself.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Marks a header as secret: like `Authorization`, it is dropped when a
+    /// redirect leaves the origin.
+    pub fn secret_header(mut self, name: impl Into<String>) -> Self {
+        self.secret_headers.push(name.into());
+        self
+    }
+
+    /// The `User-Agent` (default `volley/<version>`).
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.user_agent = ua.into();
+        self
+    }
+
+    /// Trusts the CA certificate(s) in this PEM, besides the built-in roots.
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certs.push(pem.into());
+        self
+    }
+
+    /// Skips TLS certificate verification. Dangerous; say so to the user.
+    pub fn insecure(mut self, yes: bool) -> Self {
+        self.insecure = yes;
+        self
+    }
+
+    /// The retry policy (default [`RetryPolicy::new`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Which statuses are failures (default 400–599).
+    pub fn status_policy(mut self, policy: StatusPolicy) -> Self {
+        self.status = policy;
+        self
+    }
+
+    /// How bodies are recorded (default [`BodyMode::Auto`]).
+    pub fn body(mut self, mode: BodyMode) -> Self {
+        self.body_mode = mode;
+        self
+    }
+
+    /// Records response headers in each outcome.
+    pub fn include_headers(mut self, yes: bool) -> Self {
+        self.include_headers = yes;
+        self
+    }
+
+    /// How many requests [`Client::stream`] holds at once, waiting or in
+    /// flight (default: 16 × concurrency, at least 1024). It bounds memory
+    /// and lets requests to other hosts pass one that is slow.
+    pub fn read_ahead(mut self, n: usize) -> Self {
+        self.read_ahead = Some(n);
+        self
+    }
+
+    /// Resolves `host` to `addr` instead of asking DNS (like curl's `--resolve`).
+    pub fn resolve(mut self, host: impl Into<String>, addr: SocketAddr) -> Self {
+        self.resolve.push((host.into(), addr));
+        self
+    }
+
+    /// Checks the settings and creates the client and its connection pool.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError`] for a zero limit or timeout, a malformed header, an
+    /// unreadable certificate, or an HTTP client that cannot be created.
+    pub fn build(self) -> Result<Client, BuildError> {
+        let config = self.config()?;
+        let mut http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
+            .connect_timeout(config.connect_timeout)
+            .user_agent(self.user_agent.as_str())
+            .dns_resolver(Arc::new(SystemResolver))
+            .pool_max_idle_per_host(config.per_host)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .use_rustls_tls()
+            .danger_accept_invalid_certs(config.insecure);
+        for pem in &self.root_certs {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| BuildError::Certificate(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(BuildError::Certificate("no certificate in the PEM data".to_owned()));
+            }
+            for cert in certs {
+                http = http.add_root_certificate(cert);
+            }
+        }
+        for (host, addr) in &self.resolve {
+            http = http.resolve(host, *addr);
+        }
+        let limits = Limits::new(config.concurrency, config.per_host);
+        Ok(Client::new(http.build()?, config, limits))
+    }
+
+    fn config(&self) -> Result<Config, BuildError> {
+        let invalid = |m: &str| Err(BuildError::Invalid(m.to_owned()));
+        if self.concurrency == 0 {
+            return invalid("concurrency must be at least 1");
+        }
+        let per_host = self.per_host.unwrap_or(self.concurrency);
+        if per_host == 0 {
+            return invalid("per-host concurrency must be at least 1");
+        }
+        if self.connect_timeout.is_zero() || self.timeout.is_zero() {
+            return invalid("timeouts must be longer than zero");
+        }
+        if HeaderValue::from_str(&self.user_agent).is_err() {
+            return invalid("the user agent is not a valid header value");
+        }
+        let mut default_headers = HeaderMap::new();
+        for (name, value) in &self.headers {
+            let name = HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| BuildError::Invalid(format!("invalid header name {name:?}")))?;
+            let value = HeaderValue::from_str(value.trim())
+                .map_err(|_| BuildError::Invalid(format!("invalid value for header {name}")))?;
+            default_headers.append(name, value);
+        }
+        let secret_headers = self
+            .secret_headers
+            .iter()
+            .map(|n| {
+                HeaderName::from_bytes(n.trim().as_bytes())
+                    .map_err(|_| BuildError::Invalid(format!("invalid secret header name {n:?}")))
+            })
+            .collect::<Result<_, _>>()?;
+        let read_ahead = self
+            .read_ahead
+            .unwrap_or_else(|| self.concurrency.saturating_mul(16).max(1024))
+            .max(self.concurrency);
+        Ok(Config {
+            concurrency: self.concurrency,
+            per_host,
+            connect_timeout: self.connect_timeout,
+            timeout: self.timeout,
+            max_body: self.max_body,
+            max_redirects: self.max_redirects,
+            default_headers,
+            secret_headers,
+            retry: self.retry.clone(),
+            status: self.status.clone(),
+            body_mode: self.body_mode,
+            include_headers: self.include_headers,
+            read_ahead,
+            insecure: self.insecure,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_design() {
+        let c = ClientBuilder::default().config().expect("defaults are valid");
+        assert_eq!(c.concurrency, 64);
+        assert_eq!(c.per_host, 64);
+        assert_eq!(c.connect_timeout, Duration::from_secs(10));
+        assert_eq!(c.timeout, Duration::from_secs(30));
+        assert_eq!(c.max_body, 16 * 1024 * 1024);
+        assert_eq!(c.max_redirects, 10);
+        assert_eq!(c.retry.retries(), 3);
+        assert_eq!(c.read_ahead, 1024);
+        assert!(!c.insecure);
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        let cases = [
+            ClientBuilder::default().concurrency(0),
+            ClientBuilder::default().per_host(0),
+            ClientBuilder::default().timeout(Duration::ZERO),
+            ClientBuilder::default().header("bad name", "x"),
+            ClientBuilder::default().secret_header("a b"),
+            ClientBuilder::default().user_agent("a\nb"),
+        ];
+        for builder in cases {
+            assert!(matches!(builder.config(), Err(BuildError::Invalid(_))));
+        }
+        let err = ClientBuilder::default()
+            .add_root_certificate_pem(b"not a pem".to_vec())
+            .build()
+            .expect_err("garbage PEM");
+        assert!(matches!(err, BuildError::Certificate(_)), "{err}");
+    }
+}

@@ -1,0 +1,303 @@
+//! `Client`: one connection pool, one set of limits and policies, and the
+//! three ways in — [`Client::fetch`], [`Client::gather`], [`Client::stream`].
+//!
+//! Every request, whichever way it came in, goes through [`Client::fetch`]:
+//! validate, then attempts under the shared limits until the retry policy
+//! says the result is final, then one [`Outcome`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::Stream;
+use tokio::time::Instant;
+
+use crate::body;
+use crate::builder::{ClientBuilder, Config};
+use crate::executor::{self, Attempt, Received};
+use crate::outcome::{ErrorInfo, ErrorKind, Outcome};
+use crate::policy::retry::{Failure, Verdict};
+use crate::scheduler::{self, hosts::{host_key, Limits}};
+use crate::spec::{Prepared, RequestSpec};
+
+/// A shared HTTP engine. Cheap to clone: clones share the pool, the limits
+/// and the policies, so limits hold across every request made through any
+/// clone.
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: reqwest::Client,
+    config: Config,
+    limits: Arc<Limits>,
+}
+
+impl Client {
+    /// A builder with the defaults of DESIGN.md.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    pub(crate) fn new(http: reqwest::Client, config: Config, limits: Limits) -> Self {
+        Client {
+            inner: Arc::new(Inner {
+                http,
+                config,
+                limits: Arc::new(limits),
+            }),
+        }
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Makes one request, with retries, under the client's limits.
+    ///
+    /// Never fails and never panics on bad input: an unusable spec, a
+    /// transport failure or a failing status is an [`Outcome`] whose
+    /// `error` says what happened.
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// let client = volley::Client::builder().build().expect("default settings");
+    /// let outcome = client.fetch(volley::RequestSpec::get("https://api.example.com/users/1")).await;
+    /// match outcome.error {
+    ///     None => println!("{} bytes", outcome.bytes),
+    ///     Some(e) => eprintln!("{}: {}", e.kind, e.message),
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future abandons the request (and any connection it was
+    /// using) and releases its slots.
+    pub async fn fetch(&self, spec: RequestSpec) -> Outcome {
+        let prepared = match spec.prepare() {
+            Ok(prepared) => self.with_defaults(prepared),
+            Err(message) => return Outcome::invalid(&spec, message),
+        };
+        let config = &self.inner.config;
+        let lease = self.inner.limits.lease(host_key(&prepared.url));
+        let idempotency_key = spec.has_idempotency_key();
+        let mut started = None;
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let result = {
+                // Host slot first, then a global one (see scheduler::hosts);
+                // both are released at the end of this block, before any
+                // backoff sleep.
+                let _host_slot = lease.acquire().await;
+                let _global_slot = self.inner.limits.global().await;
+                started.get_or_insert_with(Instant::now);
+                executor::attempt(&self.inner.http, config, &prepared).await
+            };
+            let failure = match &result {
+                Attempt::Received(r) if config.retry.is_retried_status(r.status.as_u16()) => {
+                    Some(Failure::Status {
+                        status: r.status.as_u16(),
+                        retry_after: r.headers.get(http::header::RETRY_AFTER),
+                    })
+                }
+                Attempt::Received(_) => None,
+                Attempt::Failed(c) => Some(Failure::Transport {
+                    kind: c.kind,
+                    never_sent: c.never_sent,
+                }),
+            };
+            let verdict = match failure {
+                Some(failure) => {
+                    config.retry.decide(&prepared.method, idempotency_key, attempts, failure)
+                }
+                None => Verdict::Final,
+            };
+            match verdict {
+                Verdict::Retry(delay) => tokio::time::sleep(delay).await,
+                Verdict::Final => {
+                    let elapsed = started.map_or(Duration::ZERO, |s| s.elapsed());
+                    return self.record(&spec, &prepared, attempts, elapsed, result);
+                }
+            }
+        }
+    }
+
+    /// Makes every request and returns their outcomes in input order, like
+    /// Python's `asyncio.gather` with `return_exceptions=True`: one failure
+    /// never hides another request's result.
+    ///
+    /// Requests run concurrently under the client's limits. The outcomes are
+    /// collected in memory; for inputs of any size use [`Client::stream`].
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// use volley::{Client, RequestSpec};
+    /// let client = Client::builder().concurrency(16).build().expect("valid settings");
+    /// let specs = ["https://api.example.com/a", "https://api.example.com/b"]
+    ///     .into_iter()
+    ///     .enumerate()
+    ///     .map(|(i, url)| RequestSpec::get(url).with_index(i as u64));
+    /// for outcome in client.gather(specs).await {
+    ///     println!("{} {:?} {:?}", outcome.url, outcome.status, outcome.error_kind());
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When called outside a tokio runtime.
+    pub async fn gather<I>(&self, specs: I) -> Vec<Outcome>
+    where
+        I: IntoIterator<Item = RequestSpec>,
+        I::IntoIter: Send + 'static,
+    {
+        use futures_util::StreamExt as _;
+        let mut slots: Vec<Option<Outcome>> = Vec::new();
+        let mut results = std::pin::pin!(scheduler::run(
+            self.clone(),
+            futures_util::stream::iter(specs)
+        ));
+        while let Some((position, outcome)) = results.next().await {
+            if slots.len() <= position {
+                slots.resize_with(position + 1, || None);
+            }
+            slots[position] = Some(outcome);
+        }
+        slots
+            .into_iter()
+            .map(|slot| slot.expect("the scheduler yields exactly one outcome per input"))
+            .collect()
+    }
+
+    /// Makes every request and yields outcomes as they complete.
+    ///
+    /// Takes any iterator, however long: at most `read_ahead` requests are
+    /// held at once (waiting, in flight or retrying), so ten million inputs
+    /// run in the memory of ten thousand. Each outcome carries the `index`
+    /// of its spec. For an async source of specs, use [`Client::stream_from`].
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// use futures_util::StreamExt;
+    /// let client = volley::Client::builder().build().expect("valid settings");
+    /// let specs = (0..1_000_000u64)
+    ///     .map(|i| volley::RequestSpec::get(format!("https://api.example.com/items/{i}")).with_index(i));
+    /// let mut outcomes = std::pin::pin!(client.stream(specs));
+    /// while let Some(outcome) = outcomes.next().await {
+    ///     println!("{} {:?}", outcome.index, outcome.status);
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When called outside a tokio runtime.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the stream stops reading input and aborts requests in flight.
+    pub fn stream<I>(&self, specs: I) -> impl Stream<Item = Outcome> + Send + 'static
+    where
+        I: IntoIterator<Item = RequestSpec>,
+        I::IntoIter: Send + 'static,
+    {
+        self.stream_from(futures_util::stream::iter(specs))
+    }
+
+    /// [`Client::stream`] for an asynchronous source of specs.
+    ///
+    /// # Panics
+    ///
+    /// When called outside a tokio runtime.
+    pub fn stream_from<S>(&self, specs: S) -> impl Stream<Item = Outcome> + Send + 'static
+    where
+        S: Stream<Item = RequestSpec> + Send + 'static,
+    {
+        use futures_util::StreamExt as _;
+        scheduler::run(self.clone(), specs).map(|(_, outcome)| outcome)
+    }
+
+    /// Adds the client's default headers and `Accept-Encoding` where the
+    /// request does not set them.
+    fn with_defaults(&self, mut prepared: Prepared) -> Prepared {
+        for (name, value) in &self.inner.config.default_headers {
+            if !prepared.headers.contains_key(name) {
+                prepared.headers.append(name.clone(), value.clone());
+            }
+        }
+        if !prepared.headers.contains_key(http::header::ACCEPT_ENCODING) {
+            prepared.headers.insert(
+                http::header::ACCEPT_ENCODING,
+                http::HeaderValue::from_static(body::ACCEPT_ENCODING),
+            );
+        }
+        prepared
+    }
+
+    /// The record of a request whose last attempt gave `result`.
+    fn record(
+        &self,
+        spec: &RequestSpec,
+        prepared: &Prepared,
+        attempts: u32,
+        elapsed: Duration,
+        result: Attempt,
+    ) -> Outcome {
+        let config = &self.inner.config;
+        let mut outcome = Outcome::failed(spec, ErrorKind::Protocol, "");
+        outcome.method = prepared.method.to_string();
+        outcome.attempts = attempts;
+        outcome.elapsed_ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
+        match result {
+            Attempt::Failed(c) => {
+                outcome.error = Some(ErrorInfo {
+                    kind: c.kind,
+                    message: c.message,
+                });
+            }
+            Attempt::Received(received) => fill_response(&mut outcome, config, prepared, received),
+        }
+        outcome
+    }
+}
+
+fn fill_response(outcome: &mut Outcome, config: &Config, prepared: &Prepared, r: Received) {
+    let status = r.status.as_u16();
+    let failing = config.status.is_failure(status);
+    outcome.status = Some(status);
+    outcome.ok = !failing;
+    outcome.error = failing.then(|| ErrorInfo {
+        kind: ErrorKind::HttpStatus,
+        message: format!(
+            "HTTP {status}{}{}",
+            r.status.canonical_reason().map_or("", |_| " "),
+            r.status.canonical_reason().unwrap_or("")
+        ),
+    });
+    if r.final_url != prepared.url {
+        outcome.final_url = Some(r.final_url.to_string());
+    }
+    outcome.bytes = r.bytes;
+    let content_type = r
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    (outcome.body, outcome.body_base64) = body::render(config.body_mode, content_type, &r.body);
+    if config.include_headers {
+        let mut map = serde_json::Map::new();
+        for name in r.headers.keys() {
+            let joined = r
+                .headers
+                .get_all(name)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect::<Vec<_>>()
+                .join(", ");
+            map.insert(name.as_str().to_owned(), serde_json::Value::String(joined));
+        }
+        outcome.headers = Some(map);
+    }
+}

@@ -1,0 +1,225 @@
+//! `RequestSpec`: one request as the caller describes it, before anything is sent.
+//!
+//! A spec is plain data (strings and bytes) so that any input — a URL line, a
+//! JSON-lines record, a filled template — can become one without failing. It
+//! is checked once, by [`RequestSpec::validate`], when the engine takes it; a
+//! spec that fails the check becomes an `invalid_request` record and is never
+//! sent.
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method};
+use reqwest::Url;
+use serde_json::{Map, Value};
+
+/// One request to make.
+///
+/// `index` is the caller's position for this request in its input; the
+/// engine copies it into the record unchanged and never renumbers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RequestSpec {
+    /// 0-based position in the input.
+    pub index: u64,
+    /// The caller's id for this request (JSON-lines `id`, a template row's id column).
+    pub id: Option<String>,
+    /// HTTP method, e.g. `GET`. Empty means `GET`.
+    pub method: String,
+    /// Absolute `http` or `https` URL.
+    pub url: String,
+    /// Request headers, in order; later ones with the same name are added, not replaced.
+    pub headers: Vec<(String, String)>,
+    /// Request body, sent as is.
+    pub body: Option<Bytes>,
+    /// Pass-through fields copied into the record's `meta`, untouched.
+    pub meta: Option<Map<String, Value>>,
+}
+
+/// A spec that passed [`RequestSpec::validate`]: everything parsed, ready to send.
+#[derive(Clone, Debug)]
+pub(crate) struct Prepared {
+    pub method: Method,
+    pub url: Url,
+    pub headers: http::HeaderMap,
+    pub body: Option<Bytes>,
+}
+
+impl RequestSpec {
+    /// A `GET` of `url`, index 0.
+    pub fn get(url: impl Into<String>) -> Self {
+        Self::new("GET", url)
+    }
+
+    /// A request with the given method and URL, index 0, no headers or body.
+    pub fn new(method: impl Into<String>, url: impl Into<String>) -> Self {
+        RequestSpec {
+            method: method.into(),
+            url: url.into(),
+            ..RequestSpec::default()
+        }
+    }
+
+    /// Sets the input position copied into the record.
+    #[must_use]
+    pub fn with_index(mut self, index: u64) -> Self {
+        self.index = index;
+        self
+    }
+
+    /// Sets the caller's id copied into the record.
+    #[must_use]
+    pub fn with_id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// Adds a request header.
+    #[must_use]
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the request body.
+    #[must_use]
+    pub fn with_body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// The method, upper-cased, with `GET` for an empty one.
+    pub fn method_name(&self) -> &str {
+        if self.method.is_empty() {
+            "GET"
+        } else {
+            &self.method
+        }
+    }
+
+    /// True when the request carries an `Idempotency-Key` header.
+    pub fn has_idempotency_key(&self) -> bool {
+        self.headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("idempotency-key"))
+    }
+
+    /// Checks that the spec can be sent: an absolute `http`/`https` URL with a
+    /// host and no control characters, a valid method token, valid header
+    /// names and values.
+    ///
+    /// # Errors
+    ///
+    /// A human-readable reason, used as the message of the `invalid_request`
+    /// record.
+    pub fn validate(&self) -> Result<(), String> {
+        self.prepare().map(drop)
+    }
+
+    pub(crate) fn prepare(&self) -> Result<Prepared, String> {
+        let url = parse_url(&self.url)?;
+        // Methods are case-sensitive on the wire; users type `-X post`.
+        let method = Method::from_bytes(self.method_name().to_ascii_uppercase().as_bytes())
+            .map_err(|_| format!("invalid method {:?}", self.method))?;
+        let mut headers = http::HeaderMap::with_capacity(self.headers.len());
+        for (name, value) in &self.headers {
+            let name = HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| format!("invalid header name {name:?}"))?;
+            let value = HeaderValue::from_str(value.trim())
+                .map_err(|_| format!("invalid value for header {name}"))?;
+            headers.append(name, value);
+        }
+        Ok(Prepared {
+            method,
+            url,
+            headers,
+            body: self.body.clone(),
+        })
+    }
+}
+
+/// Parses an absolute `http`/`https` URL, refusing what the URL parser would
+/// silently "fix" (control characters, spaces) and other schemes.
+///
+/// # Errors
+///
+/// Why the URL is unusable.
+pub fn parse_url(raw: &str) -> Result<Url, String> {
+    if raw.is_empty() {
+        return Err("empty URL".to_owned());
+    }
+    if let Some(c) = raw.chars().find(|c| c.is_control() || *c == ' ') {
+        return Err(format!(
+            "URL contains a {} character",
+            if c == ' ' {
+                "space".to_owned()
+            } else {
+                format!("control ({:?})", c)
+            }
+        ));
+    }
+    let url = Url::parse(raw).map_err(|e| format!("not a URL ({e}): {}", shorten(raw)))?;
+    match url.scheme() {
+        "http" | "https" => {}
+        other => return Err(format!("unsupported scheme {other:?}: only http and https")),
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("URL has no host: {}", shorten(raw)));
+    }
+    Ok(url)
+}
+
+/// The first 200 characters of a value, for error messages about huge inputs.
+pub(crate) fn shorten(s: &str) -> String {
+    const MAX: usize = 200;
+    match s.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_that_are_refused() {
+        let cases = [
+            ("", "empty URL"),
+            ("example.com/x", "not a URL"),
+            ("file:///etc/passwd", "unsupported scheme \"file\""),
+            ("ftp://example.com/x", "unsupported scheme \"ftp\""),
+            ("http://exa\u{7}mple.com/", "control"),
+            ("http://example.com/a b", "space"),
+            ("http://", "not a URL"),
+        ];
+        for (url, reason) in cases {
+            let err = parse_url(url).expect_err(url);
+            assert!(err.contains(reason), "{url:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn good_spec_prepares() {
+        let spec = RequestSpec::new("post", "https://api.example.com/v1?q=1")
+            .with_header("X-Key", " v ")
+            .with_body("{}");
+        let prepared = spec.prepare().expect("valid");
+        assert_eq!(prepared.method, Method::POST);
+        assert_eq!(prepared.headers["x-key"], "v");
+    }
+
+    #[test]
+    fn bad_method_and_header_are_refused() {
+        let spec = RequestSpec::new("GE T", "http://a.test/");
+        assert!(spec.validate().unwrap_err().contains("invalid method"));
+        let spec = RequestSpec::get("http://a.test/").with_header("bad name", "v");
+        assert!(spec.validate().unwrap_err().contains("invalid header name"));
+        let spec = RequestSpec::get("http://a.test/").with_header("x", "a\nb");
+        assert!(spec.validate().unwrap_err().contains("invalid value"));
+    }
+
+    #[test]
+    fn shorten_cuts_long_values() {
+        let long = "x".repeat(1000);
+        assert_eq!(shorten(&long).chars().count(), 201);
+        assert_eq!(shorten("abc"), "abc");
+    }
+}

@@ -1,0 +1,17 @@
+//! The modules of the integration-test binary.
+
+/// Shared helpers: the schema check every outcome goes through, fast clients.
+mod support;
+
+/// The public API's contract: invalid specs, pass-through fields, policies.
+mod api;
+/// How bodies are decoded and recorded: encodings, JSON, text, binary, none.
+mod bodies;
+/// FAULTS.md rows 1–14 and 18: transport faults and broken responses.
+mod faults;
+/// FAULTS.md row 22: global and per-host concurrency limits, seen by the server.
+mod limits;
+/// FAULTS.md rows 15 and 16: redirect loops, chains and credential stripping.
+mod redirects;
+/// Many requests: exactly one outcome each, input order, bounded input, cancellation.
+mod volume;
