@@ -223,6 +223,17 @@ impl Args {
             _ => (None, false),
         };
         let fail_on = parse_fail_on(&self.fail_on)?;
+        let defaults = Defaults {
+            method: self.method,
+            headers,
+            body,
+            json_body,
+        };
+        // `-X` and `-H` apply to every line: one the engine cannot send is a
+        // usage error now, not one invalid record per input line later.
+        defaults
+            .check()
+            .map_err(|e| anyhow::anyhow!("-X/-H: {e}"))?;
         let read_ahead = self
             .read_ahead
             .unwrap_or_else(|| self.concurrency.saturating_mul(16).max(1024));
@@ -272,12 +283,7 @@ impl Args {
             quiet: self.quiet,
             insecure: self.insecure,
             fail_on,
-            defaults: Defaults {
-                method: self.method,
-                headers,
-                body,
-                json_body,
-            },
+            defaults,
             max_line: usize::try_from(self.max_line).unwrap_or(usize::MAX),
             read_ahead,
             client,
@@ -335,8 +341,9 @@ pub fn parse_fail_on(raw: &str) -> anyhow::Result<FailOn> {
             }
             "4xx" => 400..=499,
             "5xx" => 500..=599,
-            other => parse_status_range(other)
-                .with_context(|| format!("--fail-on: {other:?} is not error, 4xx, 5xx, a status or a range"))?,
+            other => parse_status_range(other).with_context(|| {
+                format!("--fail-on: {other:?} is not error, 4xx, 5xx, a status or a range")
+            })?,
         };
         fail_on.statuses = fail_on.statuses.with(range);
     }
@@ -360,7 +367,10 @@ mod tests {
 
     #[test]
     fn headers() {
-        assert_eq!(parse_header("X-A: b c ").expect("ok"), ("X-A".into(), "b c".into()));
+        assert_eq!(
+            parse_header("X-A: b c ").expect("ok"),
+            ("X-A".into(), "b c".into())
+        );
         assert_eq!(parse_header("X:").expect("ok"), ("X".into(), String::new()));
         assert!(parse_header("no colon").is_err());
         assert!(parse_header("bad name: v").is_err());
@@ -388,13 +398,16 @@ mod tests {
         let parse = |args: &[&str]| {
             let mut all = vec!["volley"];
             all.extend_from_slice(args);
-            Args::try_parse_from(all).map_err(|e| e.to_string()).and_then(|a| a.validate().map_err(|e| e.to_string()))
+            Args::try_parse_from(all)
+                .map_err(|e| e.to_string())
+                .and_then(|a| a.validate().map_err(|e| e.to_string()))
         };
         assert!(parse(&["-c", "0", "x"]).is_err());
         assert!(parse(&["--per-host", "0"]).is_err());
         assert!(parse(&["--json", "{nope"]).is_err());
         assert!(parse(&["--timeout", "soon"]).is_err());
         assert!(parse(&["-d", "a", "--json", "{}"]).is_err());
+        assert!(parse(&["-X", "NOT A METHOD"]).is_err());
         let config = parse(&["--json", "{\"a\":1}", "-H", "A: b", "in.txt"]).expect("valid");
         assert!(config.defaults.json_body);
         assert_eq!(config.inputs, ["in.txt"]);

@@ -40,10 +40,18 @@ pub fn main_entry() -> std::process::ExitCode {
         Err(e) => {
             // --help and --version are "errors" that go to stdout and exit 0.
             let _ = e.print();
-            return if e.use_stderr() { Exit::Usage } else { Exit::Success }.into();
+            return if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Success
+            }
+            .into();
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("volley: cannot start the async runtime: {e}");
@@ -93,7 +101,9 @@ struct Prepared {
 fn prepare(config: &mut Config) -> anyhow::Result<Prepared> {
     if config.inputs.is_empty() {
         if std::io::stdin().is_terminal() {
-            anyhow::bail!("no input: give files of URLs or JSON specs, or - to read stdin (see --help)");
+            anyhow::bail!(
+                "no input: give files of URLs or JSON specs, or - to read stdin (see --help)"
+            );
         }
         config.inputs.push("-".to_owned());
     }
@@ -102,14 +112,17 @@ fn prepare(config: &mut Config) -> anyhow::Result<Prepared> {
         .iter()
         .map(|name| Source::open(name))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let builder = std::mem::take(&mut config.client);
+    let client = builder.build().context("invalid settings")?;
+    // Created (and so truncated) last: a usage error must not destroy an
+    // existing output file.
     let output: Box<dyn std::io::Write + Send> = match &config.output {
         Some(path) => Box::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
         ),
         None => Box::new(std::io::stdout()),
     };
-    let builder = std::mem::take(&mut config.client);
-    let client = builder.build().context("invalid settings")?;
     Ok(Prepared {
         sources,
         output,
@@ -140,8 +153,15 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
     // engine and forwarder → sink thread: records.
     let (record_tx, record_rx) = mpsc::channel::<volley::Outcome>(1024);
     // In ordered mode, one permit per item between reading and writing (see sink).
-    let window = config.ordered.then(|| Arc::new(Semaphore::new(config.read_ahead)));
-    let sink = Sink::new(output, config.ordered, config.fail_on.clone(), window.clone());
+    let window = config
+        .ordered
+        .then(|| Arc::new(Semaphore::new(config.read_ahead)));
+    let sink = Sink::new(
+        output,
+        config.ordered,
+        config.fail_on.clone(),
+        window.clone(),
+    );
     let sink = std::thread::spawn(move || sink.run(record_rx));
 
     // forwarder → engine: valid specs. Invalid lines skip the engine.
@@ -151,7 +171,9 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
         while let Some(item) = item_rx.recv().await {
             if let Some(window) = &window {
                 // Returned by the sink once this item's record is written.
-                let Ok(permit) = window.acquire().await else { break };
+                let Ok(permit) = window.acquire().await else {
+                    break;
+                };
                 permit.forget();
             }
             let delivered = match item {
@@ -168,34 +190,68 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
         let spec = rx.recv().await?;
         Some((spec, rx))
     });
-    let mut outcomes = std::pin::pin!(client.stream_from(specs));
-    while let Some(outcome) = outcomes.next().await {
-        if record_tx.send(outcome).await.is_err() {
-            break; // the sink stopped; its result says why
+    {
+        // The engine's stream lives in this block only. Its driver task owns
+        // `spec_rx`; when the sink stops early (`volley … | head`) this loop
+        // ends with requests still queued, and leaving the block drops the
+        // stream, which stops the driver and aborts requests in flight (it
+        // would otherwise wait for window room that never comes).
+        let mut outcomes = std::pin::pin!(client.stream_from(specs));
+        while let Some(outcome) = outcomes.next().await {
+            if record_tx.send(outcome).await.is_err() {
+                break; // the sink stopped; its result says why
+            }
         }
     }
     drop(record_tx);
-    // The forwarder ends when the reader does or when the engine stops taking specs.
+    // After a normal end the forwarder has already finished (the engine saw
+    // the end of its specs only because the forwarder dropped `spec_tx`), so
+    // this is a no-op. After an early stop it may be blocked for ever: on the
+    // reader (waiting on a stdin that stays open) or on an ordered-mode
+    // window permit that the stopped sink will never return. So end it here.
+    forwarder.abort();
     let _ = forwarder.await;
 
-    let read = reader.join().unwrap_or_else(|_| Err(anyhow::anyhow!("the input reader panicked")));
     let written = sink.join().unwrap_or_else(|_| {
-        Err((SinkError::Io(std::io::Error::other("the writer panicked")), Tally::default()))
+        Err((
+            SinkError::Io(std::io::Error::other("the writer panicked")),
+            Tally::default(),
+        ))
     });
-    let elapsed = started.elapsed();
-
+    // Join the reader only after a complete run: after an early stop it may
+    // be blocked reading a terminal or pipe, and it ends by itself at its
+    // next line (its channel is closed) or with the process.
+    let read = match &written {
+        Ok(_) => reader
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the input reader panicked"))),
+        Err(_) => Ok(Default::default()),
+    };
     let (tally, mut exit) = match written {
         Ok(tally) => {
-            let exit = if tally.failing > 0 { Exit::Failures } else { Exit::Success };
+            let exit = if tally.failing > 0 {
+                Exit::Failures
+            } else {
+                Exit::Success
+            };
             (tally, exit)
         }
         // `volley … | head`: the reader of our output is gone; stop quietly.
-        Err((SinkError::ClosedPipe, tally)) => return Ok(Report { exit: Exit::Success, tally }),
+        Err((SinkError::ClosedPipe, tally)) => {
+            return Ok(Report {
+                exit: Exit::Success,
+                tally,
+            })
+        }
         Err((SinkError::Io(e), tally)) => {
-            eprintln!("volley: error: writing records failed after {} records: {e}", tally.total);
+            eprintln!(
+                "volley: error: writing records failed after {} records: {e}",
+                tally.total
+            );
             (tally, Exit::Failures)
         }
     };
+    let elapsed = started.elapsed();
     if let Err(e) = read {
         eprintln!("volley: error: reading input failed: {e:#}");
         exit = Exit::Failures;

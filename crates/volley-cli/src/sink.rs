@@ -41,7 +41,12 @@ pub struct Sink {
 
 impl Sink {
     /// A sink writing to `out` (buffered here).
-    pub fn new(out: Box<dyn Write + Send>, ordered: bool, fail_on: FailOn, window: Option<Arc<Semaphore>>) -> Self {
+    pub fn new(
+        out: Box<dyn Write + Send>,
+        ordered: bool,
+        fail_on: FailOn,
+        window: Option<Arc<Semaphore>>,
+    ) -> Self {
         Sink {
             out: Box::new(io::BufWriter::with_capacity(64 * 1024, out)),
             ordered,
@@ -56,7 +61,10 @@ impl Sink {
     /// # Errors
     ///
     /// [`SinkError`] when a write fails; the tally up to then is returned with it.
-    pub fn run(mut self, mut records: mpsc::Receiver<Outcome>) -> Result<Tally, (SinkError, Tally)> {
+    pub fn run(
+        mut self,
+        mut records: mpsc::Receiver<Outcome>,
+    ) -> Result<Tally, (SinkError, Tally)> {
         let mut tally = Tally::default();
         let mut pending: BTreeMap<u64, Outcome> = BTreeMap::new();
         let mut next_index = 0u64;
@@ -103,7 +111,12 @@ impl Sink {
         }
     }
 
-    fn write(&mut self, record: &Outcome, line: &mut Vec<u8>, tally: &mut Tally) -> Result<(), SinkError> {
+    fn write(
+        &mut self,
+        record: &Outcome,
+        line: &mut Vec<u8>,
+        tally: &mut Tally,
+    ) -> Result<(), SinkError> {
         line.clear();
         serde_json::to_writer(&mut *line, record).map_err(|e| SinkError::Io(e.into()))?;
         line.push(b'\n');

@@ -54,7 +54,11 @@ impl Tally {
     /// One paragraph for stderr.
     pub fn render(&self, elapsed: Duration, insecure: bool) -> String {
         let secs = elapsed.as_secs_f64();
-        let rate = if secs > 0.0 { self.total as f64 / secs } else { 0.0 };
+        let rate = if secs > 0.0 {
+            self.total as f64 / secs
+        } else {
+            0.0
+        };
         let mut out = format!(
             "volley: {} requests in {:.2}s ({:.0}/s): {} ok, {} failed",
             self.total,
@@ -64,11 +68,25 @@ impl Tally {
             self.total - self.ok
         );
         if !self.by_kind.is_empty() {
-            let kinds: Vec<String> = self.by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            let kinds: Vec<String> = self
+                .by_kind
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
             let _ = write!(out, " ({})", kinds.join(", "));
         }
-        let classes: Vec<String> = self.by_class.iter().map(|(c, n)| format!("{c} {n}")).collect();
-        let _ = write!(out, "\nvolley: statuses: {}; retries {}; {} body bytes", classes.join(", "), self.retries, self.bytes);
+        let classes: Vec<String> = self
+            .by_class
+            .iter()
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
+        let _ = write!(
+            out,
+            "\nvolley: statuses: {}; retries {}; {} body bytes",
+            classes.join(", "),
+            self.retries,
+            self.bytes
+        );
         if insecure {
             out.push_str("\nvolley: WARNING: TLS certificates were NOT verified (--insecure)");
         }
@@ -92,7 +110,10 @@ mod tests {
         let mut not_found = ok.clone();
         not_found.ok = false;
         not_found.status = Some(404);
-        not_found.error = Some(volley::ErrorInfo { kind: ErrorKind::HttpStatus, message: "HTTP 404".into() });
+        not_found.error = Some(volley::ErrorInfo {
+            kind: ErrorKind::HttpStatus,
+            message: "HTTP 404".into(),
+        });
         let reset = Outcome::failed(&spec, ErrorKind::Reset, "cut");
 
         let strict = crate::cli::parse_fail_on("error,4xx,5xx").expect("valid");
@@ -108,8 +129,14 @@ mod tests {
         let lax = crate::cli::parse_fail_on("5xx").expect("valid");
         let mut t = Tally::default();
         t.add(&reset, &lax);
-        assert_eq!(t.failing, 0, "transport errors do not count without `error`");
+        assert_eq!(
+            t.failing, 0,
+            "transport errors do not count without `error`"
+        );
         let text = t.render(Duration::from_secs(1), true);
-        assert!(text.contains("1 requests") && text.contains("NOT verified"), "{text}");
+        assert!(
+            text.contains("1 requests") && text.contains("NOT verified"),
+            "{text}"
+        );
     }
 }

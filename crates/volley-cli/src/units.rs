@@ -88,7 +88,12 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
             "invalid size {s:?}: expected a number with an optional unit, e.g. 100, 512KiB, 16MiB or 1GB"
         ));
     }
-    let too_large = || format!("invalid size {s:?}: too large (the maximum is {} bytes)", u64::MAX);
+    let too_large = || {
+        format!(
+            "invalid size {s:?}: too large (the maximum is {} bytes)",
+            u64::MAX
+        )
+    };
 
     // Exact integer arithmetic in u128: `1.1GB` is exactly 1_100_000_000
     // bytes, which an f64 product would only approximate. 0.1 is 1/10, so
@@ -111,6 +116,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         } else {
             significant.parse().map_err(|_| too_large())?
         };
+        // At most 30 digits (checked above), so the cast cannot truncate.
         let denominator = 10u128.pow(significant.len() as u32);
         let scaled = numerator.checked_mul(unit_bytes).ok_or_else(too_large)?;
         if scaled % denominator != 0 {

@@ -18,8 +18,8 @@ async fn main() -> Result<(), volley::BuildError> {
         api.url("/json/data1"),
         api.url("/json/data2"),
         api.url("/json/data3"),
-        api.url("/status/404"),           // an API error
-        api.url("/flaky/example/1/503"),  // fails once, then succeeds on retry
+        api.url("/status/404"),               // an API error
+        api.url("/flaky/example/1/503"),      // fails once, then succeeds on retry
         "http://api.invalid/data".to_owned(), // a host that does not exist
     ];
 
@@ -44,7 +44,10 @@ async fn main() -> Result<(), volley::BuildError> {
                 outcome.attempts,
                 outcome.text().unwrap_or_default()
             ),
-            Some(error) => println!("Error fetching {}: {} ({})", outcome.url, error.kind, error.message),
+            Some(error) => println!(
+                "Error fetching {}: {} ({})",
+                outcome.url, error.kind, error.message
+            ),
         }
     }
     Ok(())

@@ -124,7 +124,10 @@ pub(crate) async fn read(
         let n = reader
             .read(&mut scratch)
             .await
-            .map_err(|err| BodyError::Read { err, got: *progress })?;
+            .map_err(|err| BodyError::Read {
+                err,
+                got: *progress,
+            })?;
         if n == 0 {
             return Ok(kept);
         }
@@ -141,7 +144,12 @@ pub(crate) async fn read(
 /// True for `application/json` and `application/*+json` (parameters ignored).
 fn is_json_type(content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else { return false };
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
@@ -226,16 +234,43 @@ mod tests {
             let (body, b64) = render(mode, ct, bytes);
             (body.map(|r| r.get().to_owned()), b64)
         };
-        assert_eq!(get(BodyMode::Auto, json, b"{\"a\": 1}"), (Some("{\"a\": 1}".into()), None));
-        assert_eq!(get(BodyMode::Auto, json, b"{\n \"a\": 1\n}"), (Some("{\"a\":1}".into()), None));
+        assert_eq!(
+            get(BodyMode::Auto, json, b"{\"a\": 1}"),
+            (Some("{\"a\": 1}".into()), None)
+        );
+        assert_eq!(
+            get(BodyMode::Auto, json, b"{\n \"a\": 1\n}"),
+            (Some("{\"a\":1}".into()), None)
+        );
         // Declared JSON that is not JSON is kept as text, not lost.
-        assert_eq!(get(BodyMode::Auto, json, b"oops"), (Some("\"oops\"".into()), None));
-        assert_eq!(get(BodyMode::Auto, Some("text/plain"), b"[1]"), (Some("\"[1]\"".into()), None));
-        assert_eq!(get(BodyMode::Json, Some("text/plain"), b"[1]"), (Some("[1]".into()), None));
-        assert_eq!(get(BodyMode::Text, json, b"{}"), (Some("\"{}\"".into()), None));
-        assert_eq!(get(BodyMode::Auto, None, &[0xff, 0x00]), (None, Some("/wA=".into())));
-        assert_eq!(get(BodyMode::Base64, json, b"{}"), (None, Some("e30=".into())));
+        assert_eq!(
+            get(BodyMode::Auto, json, b"oops"),
+            (Some("\"oops\"".into()), None)
+        );
+        assert_eq!(
+            get(BodyMode::Auto, Some("text/plain"), b"[1]"),
+            (Some("\"[1]\"".into()), None)
+        );
+        assert_eq!(
+            get(BodyMode::Json, Some("text/plain"), b"[1]"),
+            (Some("[1]".into()), None)
+        );
+        assert_eq!(
+            get(BodyMode::Text, json, b"{}"),
+            (Some("\"{}\"".into()), None)
+        );
+        assert_eq!(
+            get(BodyMode::Auto, None, &[0xff, 0x00]),
+            (None, Some("/wA=".into()))
+        );
+        assert_eq!(
+            get(BodyMode::Base64, json, b"{}"),
+            (None, Some("e30=".into()))
+        );
         assert_eq!(get(BodyMode::None, json, b"{}"), (None, None));
-        assert_eq!(get(BodyMode::Auto, None, b"line\nbreak"), (Some("\"line\\nbreak\"".into()), None));
+        assert_eq!(
+            get(BodyMode::Auto, None, b"line\nbreak"),
+            (Some("\"line\\nbreak\"".into()), None)
+        );
     }
 }

@@ -139,7 +139,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The most redirects followed in one attempt (default 10; 0 follows none).
+    /// The most redirects followed in one attempt (default 10). With 0, a
+    /// redirect response is returned as it is, not followed.
     pub fn max_redirects(mut self, n: usize) -> Self {
         self.max_redirects = n;
         self
@@ -237,7 +238,9 @@ impl ClientBuilder {
             let certs = reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| BuildError::Certificate(e.to_string()))?;
             if certs.is_empty() {
-                return Err(BuildError::Certificate("no certificate in the PEM data".to_owned()));
+                return Err(BuildError::Certificate(
+                    "no certificate in the PEM data".to_owned(),
+                ));
             }
             for cert in certs {
                 http = http.add_root_certificate(cert);
@@ -310,7 +313,9 @@ mod tests {
 
     #[test]
     fn defaults_match_the_design() {
-        let c = ClientBuilder::default().config().expect("defaults are valid");
+        let c = ClientBuilder::default()
+            .config()
+            .expect("defaults are valid");
         assert_eq!(c.concurrency, 64);
         assert_eq!(c.per_host, 64);
         assert_eq!(c.connect_timeout, Duration::from_secs(10));

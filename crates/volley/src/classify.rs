@@ -38,7 +38,10 @@ fn causes<'a>(err: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'sta
             break;
         }
         out.push(cause);
-        next = match cause.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+        next = match cause
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::get_ref)
+        {
             Some(inner) => Some(inner as &(dyn StdError + 'static)),
             None => cause.source(),
         };
@@ -67,7 +70,11 @@ pub(crate) fn classify(err: &(dyn StdError + 'static), connect_timeout: Duration
         }
         if let Some(h) = cause.downcast_ref::<hyper::Error>() {
             if h.is_parse() || h.is_parse_status() {
-                return found(ErrorKind::Protocol, false, format!("malformed HTTP response: {innermost}"));
+                return found(
+                    ErrorKind::Protocol,
+                    false,
+                    format!("malformed HTTP response: {innermost}"),
+                );
             }
             if h.is_incomplete_message() {
                 return found(
@@ -80,13 +87,18 @@ pub(crate) fn classify(err: &(dyn StdError + 'static), connect_timeout: Duration
     }
 
     // 2. reqwest's own connect timeout (a private `TimedOut` type under a connect error).
-    let reqwest_err = chain.iter().find_map(|c| c.downcast_ref::<reqwest::Error>());
+    let reqwest_err = chain
+        .iter()
+        .find_map(|c| c.downcast_ref::<reqwest::Error>());
     if let Some(r) = reqwest_err {
         if r.is_connect() && r.is_timeout() {
             return found(
                 ErrorKind::Timeout,
                 true,
-                format!("connect timeout: no connection within {}", fmt_duration(connect_timeout)),
+                format!(
+                    "connect timeout: no connection within {}",
+                    fmt_duration(connect_timeout)
+                ),
             );
         }
     }
@@ -106,13 +118,21 @@ pub(crate) fn classify(err: &(dyn StdError + 'static), connect_timeout: Duration
             return found(ErrorKind::Timeout, false, format!("timed out: {innermost}"));
         }
         if r.is_connect() {
-            return found(ErrorKind::Connect, true, format!("connect failed: {innermost}"));
+            return found(
+                ErrorKind::Connect,
+                true,
+                format!("connect failed: {innermost}"),
+            );
         }
         if r.is_redirect() {
             return found(ErrorKind::Redirect, false, innermost);
         }
         if r.is_body() {
-            return found(ErrorKind::Reset, false, format!("body read failed: {innermost}"));
+            return found(
+                ErrorKind::Reset,
+                false,
+                format!("body read failed: {innermost}"),
+            );
         }
     }
     found(ErrorKind::Protocol, false, innermost)
@@ -174,23 +194,57 @@ mod tests {
     }
 
     fn wrapped(inner: Box<dyn StdError + Send + Sync>) -> Box<dyn StdError + Send + Sync> {
-        Box::new(Wrap("client error", Box::new(Wrap("connector error", inner))))
+        Box::new(Wrap(
+            "client error",
+            Box::new(Wrap("connector error", inner)),
+        ))
     }
 
     #[test]
     fn chains_map_to_kinds() {
         let tls = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
         let cases: Vec<(Box<dyn StdError + Send + Sync>, ErrorKind, bool)> = vec![
-            (wrapped(io(io::ErrorKind::ConnectionRefused)), ErrorKind::Connect, true),
-            (wrapped(io(io::ErrorKind::HostUnreachable)), ErrorKind::Connect, true),
-            (wrapped(io(io::ErrorKind::ConnectionReset)), ErrorKind::Reset, false),
-            (wrapped(io(io::ErrorKind::BrokenPipe)), ErrorKind::Reset, false),
-            (wrapped(io(io::ErrorKind::UnexpectedEof)), ErrorKind::Reset, false),
-            (wrapped(io(io::ErrorKind::TimedOut)), ErrorKind::Timeout, false),
-            (wrapped(io(io::ErrorKind::InvalidData)), ErrorKind::Protocol, false),
+            (
+                wrapped(io(io::ErrorKind::ConnectionRefused)),
+                ErrorKind::Connect,
+                true,
+            ),
+            (
+                wrapped(io(io::ErrorKind::HostUnreachable)),
+                ErrorKind::Connect,
+                true,
+            ),
+            (
+                wrapped(io(io::ErrorKind::ConnectionReset)),
+                ErrorKind::Reset,
+                false,
+            ),
+            (
+                wrapped(io(io::ErrorKind::BrokenPipe)),
+                ErrorKind::Reset,
+                false,
+            ),
+            (
+                wrapped(io(io::ErrorKind::UnexpectedEof)),
+                ErrorKind::Reset,
+                false,
+            ),
+            (
+                wrapped(io(io::ErrorKind::TimedOut)),
+                ErrorKind::Timeout,
+                false,
+            ),
+            (
+                wrapped(io(io::ErrorKind::InvalidData)),
+                ErrorKind::Protocol,
+                false,
+            ),
             // A resolver failure wrapped in an io::Error, as the connector reports it.
             (
-                wrapped(Box::new(io::Error::other(DnsError::new("x.invalid", "no such host")))),
+                wrapped(Box::new(io::Error::other(DnsError::new(
+                    "x.invalid",
+                    "no such host",
+                )))),
                 ErrorKind::Dns,
                 true,
             ),
@@ -200,18 +254,32 @@ mod tests {
                 ErrorKind::Tls,
                 true,
             ),
-            (Box::new(Wrap("mystery", Box::new(Wrap("deeper", io(io::ErrorKind::Other))))), ErrorKind::Protocol, false),
+            (
+                Box::new(Wrap(
+                    "mystery",
+                    Box::new(Wrap("deeper", io(io::ErrorKind::Other))),
+                )),
+                ErrorKind::Protocol,
+                false,
+            ),
         ];
         for (err, kind, never_sent) in cases {
             let got = classify(&*err, Duration::from_secs(10));
-            assert_eq!((got.kind, got.never_sent), (kind, never_sent), "{err:?} → {got:?}");
+            assert_eq!(
+                (got.kind, got.never_sent),
+                (kind, never_sent),
+                "{err:?} → {got:?}"
+            );
             assert!(!got.message.is_empty());
         }
     }
 
     #[test]
     fn messages_carry_the_cause() {
-        let err = wrapped(Box::new(io::Error::other(DnsError::new("api.invalid", "name does not resolve"))));
+        let err = wrapped(Box::new(io::Error::other(DnsError::new(
+            "api.invalid",
+            "name does not resolve",
+        ))));
         let got = classify(&*err, Duration::from_secs(10));
         assert!(got.message.contains("api.invalid"), "{}", got.message);
     }

@@ -16,7 +16,10 @@ use crate::builder::{ClientBuilder, Config};
 use crate::executor::{self, Attempt, Received};
 use crate::outcome::{ErrorInfo, ErrorKind, Outcome};
 use crate::policy::retry::{Failure, Verdict};
-use crate::scheduler::{self, hosts::{host_key, Limits}};
+use crate::scheduler::{
+    self,
+    hosts::{host_key, Limits},
+};
 use crate::spec::{Prepared, RequestSpec};
 
 /// A shared HTTP engine. Cheap to clone: clones share the pool, the limits
@@ -111,7 +114,9 @@ impl Client {
             };
             let verdict = match failure {
                 Some(failure) => {
-                    config.retry.decide(&prepared.method, idempotency_key, attempts, failure)
+                    config
+                        .retry
+                        .decide(&prepared.method, idempotency_key, attempts, failure)
                 }
                 None => Verdict::Final,
             };

@@ -44,7 +44,11 @@ fn failed(kind: ErrorKind, message: String) -> Attempt {
 }
 
 /// Makes one attempt of `request`.
-pub(crate) async fn attempt(http: &reqwest::Client, config: &Config, request: &Prepared) -> Attempt {
+pub(crate) async fn attempt(
+    http: &reqwest::Client,
+    config: &Config,
+    request: &Prepared,
+) -> Attempt {
     let deadline = Instant::now() + config.timeout;
     let total = fmt_duration(config.timeout);
     let mut method = request.method.clone();
@@ -54,7 +58,9 @@ pub(crate) async fn attempt(http: &reqwest::Client, config: &Config, request: &P
     let mut hops = 0usize;
 
     let response = loop {
-        let mut builder = http.request(method.clone(), url.clone()).headers(headers.clone());
+        let mut builder = http
+            .request(method.clone(), url.clone())
+            .headers(headers.clone());
         if let Some(bytes) = &body {
             builder = builder.body(bytes.clone());
         }
@@ -62,12 +68,18 @@ pub(crate) async fn attempt(http: &reqwest::Client, config: &Config, request: &P
             Err(_elapsed) => {
                 return failed(
                     ErrorKind::Timeout,
-                    format!("total deadline of {total} passed while waiting for the response headers"),
+                    format!(
+                        "total deadline of {total} passed while waiting for the response headers"
+                    ),
                 );
             }
             Ok(Err(err)) => return Attempt::Failed(classify(&err, config.connect_timeout)),
             Ok(Ok(response)) => response,
         };
+        if config.max_redirects == 0 {
+            // Following is off: the redirect itself is the response (curl without -L).
+            break response;
+        }
         let location = response.headers().get(http::header::LOCATION);
         match redirect::next(response.status(), location, &url, &method) {
             Next::Done => break response,
@@ -75,10 +87,17 @@ pub(crate) async fn attempt(http: &reqwest::Client, config: &Config, request: &P
             Next::Follow(hop) => {
                 hops += 1;
                 if hops > config.max_redirects {
-                    let what = if hop.url == url { "redirect loop" } else { "too many redirects" };
+                    let what = if hop.url == url {
+                        "redirect loop"
+                    } else {
+                        "too many redirects"
+                    };
                     return failed(
                         ErrorKind::Redirect,
-                        format!("{what}: stopped after {} redirects, at {url}", config.max_redirects),
+                        format!(
+                            "{what}: stopped after {} redirects, at {url}",
+                            config.max_redirects
+                        ),
                     );
                 }
                 redirect::carry_headers(&mut headers, &hop, &config.secret_headers);
@@ -94,9 +113,17 @@ pub(crate) async fn attempt(http: &reqwest::Client, config: &Config, request: &P
     let status = response.status();
     let response_headers = response.headers().clone();
     let declared = response.content_length();
+    // Content-Length counts encoded bytes; compare it only with an unencoded body.
+    let encoded = response
+        .headers()
+        .contains_key(http::header::CONTENT_ENCODING);
     let keep = config.body_mode != body::BodyMode::None;
     let mut progress = 0u64;
-    let read = timeout_at(deadline, body::read(response, config.max_body, keep, &mut progress)).await;
+    let read = timeout_at(
+        deadline,
+        body::read(response, config.max_body, keep, &mut progress),
+    )
+    .await;
     match read {
         Err(_elapsed) => failed(
             ErrorKind::Timeout,
@@ -112,7 +139,7 @@ pub(crate) async fn attempt(http: &reqwest::Client, config: &Config, request: &P
         ),
         Ok(Err(BodyError::Read { err, got })) => {
             let mut classified = classify(&err, config.connect_timeout);
-            if let (Some(len), ErrorKind::Reset) = (declared, classified.kind) {
+            if let (Some(len), ErrorKind::Reset, false) = (declared, classified.kind, encoded) {
                 classified.message = format!("body cut short: expected {len} bytes, got {got} ({})", classified.message);
             }
             Attempt::Failed(classified)
@@ -126,4 +153,3 @@ pub(crate) async fn attempt(http: &reqwest::Client, config: &Config, request: &P
         }),
     }
 }
-

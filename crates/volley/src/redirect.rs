@@ -51,14 +51,22 @@ pub(crate) fn next(
     };
     let url = match current.join(location.trim()) {
         Ok(url) => url,
-        Err(e) => return Next::Refuse(format!("redirect to an unusable Location {location:?}: {e}")),
+        Err(e) => {
+            return Next::Refuse(format!(
+                "redirect to an unusable Location {location:?}: {e}"
+            ))
+        }
     };
     match (current.scheme(), url.scheme()) {
         ("https", "http") => {
-            return Next::Refuse(format!("refused insecure redirect from https to http: {url}"));
+            return Next::Refuse(format!(
+                "refused insecure redirect from https to http: {url}"
+            ));
         }
         (_, "http" | "https") => {}
-        (_, other) => return Next::Refuse(format!("refused redirect to unsupported scheme {other:?}")),
+        (_, other) => {
+            return Next::Refuse(format!("refused redirect to unsupported scheme {other:?}"))
+        }
     }
     let (method, keep_body) = match status.as_u16() {
         303 if *method != Method::HEAD => (Method::GET, false),
@@ -112,7 +120,12 @@ mod tests {
 
     fn follow(status: u16, location: &str, from: &str, method: Method) -> Next {
         let loc = HeaderValue::from_str(location).expect("header");
-        next(StatusCode::from_u16(status).expect("status"), Some(&loc), &url(from), &method)
+        next(
+            StatusCode::from_u16(status).expect("status"),
+            Some(&loc),
+            &url(from),
+            &method,
+        )
     }
 
     #[test]
@@ -129,7 +142,11 @@ mod tests {
         for (status, from, to, keep_body) in cases {
             match follow(status, "/next", "http://a.test/x", from.clone()) {
                 Next::Follow(hop) => {
-                    assert_eq!((hop.method, hop.keep_body), (to, keep_body), "{status} {from}");
+                    assert_eq!(
+                        (hop.method, hop.keep_body),
+                        (to, keep_body),
+                        "{status} {from}"
+                    );
                     assert_eq!(hop.url.as_str(), "http://a.test/next");
                     assert!(!hop.cross_origin);
                 }
@@ -153,21 +170,44 @@ mod tests {
 
     #[test]
     fn refusals_and_non_redirects() {
-        assert!(matches!(follow(302, "http://a.test/", "https://a.test/", Method::GET), Next::Refuse(m) if m.contains("insecure")));
-        assert!(matches!(follow(301, "ftp://a.test/", "http://a.test/", Method::GET), Next::Refuse(m) if m.contains("ftp")));
+        assert!(
+            matches!(follow(302, "http://a.test/", "https://a.test/", Method::GET), Next::Refuse(m) if m.contains("insecure"))
+        );
+        assert!(
+            matches!(follow(301, "ftp://a.test/", "http://a.test/", Method::GET), Next::Refuse(m) if m.contains("ftp"))
+        );
         assert_eq!(follow(200, "/x", "http://a.test/", Method::GET), Next::Done);
         assert_eq!(follow(304, "/x", "http://a.test/", Method::GET), Next::Done);
-        assert_eq!(next(StatusCode::FOUND, None, &url("http://a.test/"), &Method::GET), Next::Done);
+        assert_eq!(
+            next(
+                StatusCode::FOUND,
+                None,
+                &url("http://a.test/"),
+                &Method::GET
+            ),
+            Next::Done
+        );
     }
 
     #[test]
     fn secrets_are_stripped_across_origins_only() {
         let secret = [HeaderName::from_static("x-api-key")];
         let mut base = HeaderMap::new();
-        for (k, v) in [("authorization", "Bearer t"), ("cookie", "s=1"), ("x-api-key", "k"), ("accept", "*/*"), ("referer", "r")] {
+        for (k, v) in [
+            ("authorization", "Bearer t"),
+            ("cookie", "s=1"),
+            ("x-api-key", "k"),
+            ("accept", "*/*"),
+            ("referer", "r"),
+        ] {
             base.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
         }
-        let hop = |cross_origin| Hop { url: url("http://a.test/"), method: Method::GET, keep_body: true, cross_origin };
+        let hop = |cross_origin| Hop {
+            url: url("http://a.test/"),
+            method: Method::GET,
+            keep_body: true,
+            cross_origin,
+        };
 
         let mut same = base.clone();
         carry_headers(&mut same, &hop(false), &secret);

@@ -42,7 +42,9 @@ impl Resolve for SystemResolver {
         let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
         Box::pin(async move {
             if host == "invalid" || host.ends_with(".invalid") {
-                return Err(DnsError::new(host, "the .invalid domain never resolves (RFC 6761)").into());
+                return Err(
+                    DnsError::new(host, "the .invalid domain never resolves (RFC 6761)").into(),
+                );
             }
             let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
                 .await

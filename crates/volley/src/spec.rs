@@ -209,11 +209,20 @@ mod tests {
     #[test]
     fn bad_method_and_header_are_refused() {
         let spec = RequestSpec::new("GE T", "http://a.test/");
-        assert!(spec.validate().unwrap_err().contains("invalid method"));
+        assert!(spec
+            .validate()
+            .expect_err("a space in the method")
+            .contains("invalid method"));
         let spec = RequestSpec::get("http://a.test/").with_header("bad name", "v");
-        assert!(spec.validate().unwrap_err().contains("invalid header name"));
+        assert!(spec
+            .validate()
+            .expect_err("a space in the name")
+            .contains("invalid header name"));
         let spec = RequestSpec::get("http://a.test/").with_header("x", "a\nb");
-        assert!(spec.validate().unwrap_err().contains("invalid value"));
+        assert!(spec
+            .validate()
+            .expect_err("a newline in the value")
+            .contains("invalid value"));
     }
 
     #[test]

@@ -101,9 +101,19 @@ pub fn parse(text: &str) -> Result<JsonRequest, Rejection> {
     // The id first, so that every later rejection carries it.
     match id.map(id_text).transpose() {
         Ok(id) => rejection.id = id,
-        Err(message) => return Err(Rejection { message, ..rejection }),
+        Err(message) => {
+            return Err(Rejection {
+                message,
+                ..rejection
+            })
+        }
     }
-    let fail = |message: String, rejection: Rejection| Err(Rejection { message, ..rejection });
+    let fail = |message: String, rejection: Rejection| {
+        Err(Rejection {
+            message,
+            ..rejection
+        })
+    };
 
     let url = match url {
         Some(Value::String(url)) => url,
@@ -127,7 +137,10 @@ pub fn parse(text: &str) -> Result<JsonRequest, Rejection> {
     };
     let body = match (body, json) {
         (Some(_), Some(_)) => {
-            return fail("both \"body\" and \"json\" given: use one".to_owned(), rejection)
+            return fail(
+                "both \"body\" and \"json\" given: use one".to_owned(),
+                rejection,
+            )
         }
         (Some(Value::String(text)), None) => Some(JsonBody::Text(text)),
         (Some(other), None) => {
@@ -166,7 +179,8 @@ fn id_text(id: Value) -> Result<String, String> {
 
 /// The `headers` field as (name, value) pairs, from either accepted shape.
 fn header_pairs(headers: Value) -> Result<Vec<(String, String)>, String> {
-    const PAIR: &str = "\"headers\" must be an object of strings or an array of [name, value] pairs of strings";
+    const PAIR: &str =
+        "\"headers\" must be an object of strings or an array of [name, value] pairs of strings";
     match headers {
         Value::Object(map) => map
             .into_iter()
@@ -204,7 +218,7 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// `not valid JSON (expected value at column 9)`. serde_json ends its
+/// `not valid JSON (expected value at column 9)`. `serde_json` ends its
 /// message with "at line 1 column 9"; the line is always 1 here and would
 /// read as if it were the input's line number, so only the column is kept.
 fn describe_json_error(e: &serde_json::Error) -> String {
@@ -238,7 +252,10 @@ mod tests {
             JsonRequest {
                 url: "http://a.test/x".to_owned(),
                 method: Some("put".to_owned()),
-                headers: vec![("A".to_owned(), "1".to_owned()), ("B".to_owned(), "2".to_owned())],
+                headers: vec![
+                    ("A".to_owned(), "1".to_owned()),
+                    ("B".to_owned(), "2".to_owned())
+                ],
                 body: Some(JsonBody::Json(r#"{"k":[1,2]}"#.to_owned())),
                 id: Some("42".to_owned()),
                 meta: meta(json!({"batch": 3, "tags": ["x"]})),
@@ -248,11 +265,21 @@ mod tests {
 
     #[test]
     fn header_pairs_and_text_body_and_nulls() {
-        let line = r#"{"url":"u","headers":[["X","1"],["X","2"]],"body":"a b","id":null,"method":null}"#;
+        let line =
+            r#"{"url":"u","headers":[["X","1"],["X","2"]],"body":"a b","id":null,"method":null}"#;
         let request = parse(line).expect("valid");
-        assert_eq!(request.headers, vec![("X".to_owned(), "1".to_owned()), ("X".to_owned(), "2".to_owned())]);
+        assert_eq!(
+            request.headers,
+            vec![
+                ("X".to_owned(), "1".to_owned()),
+                ("X".to_owned(), "2".to_owned())
+            ]
+        );
         assert_eq!(request.body, Some(JsonBody::Text("a b".to_owned())));
-        assert_eq!((request.id, request.method, request.meta), (None, None, None));
+        assert_eq!(
+            (request.id, request.method, request.meta),
+            (None, None, None)
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@
 use std::io::{self, BufRead};
 
 /// One line as read, without its line ending.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Line<'a> {
     /// The whole line, at most the limit long.
     Complete(&'a [u8]),
@@ -200,8 +200,15 @@ mod tests {
             first,
             Some((1, Line::TooLong { prefix, len: 10_000_000 })) if prefix.len() == max_len
         ));
-        assert!(reader.buf.capacity() <= max_len + 1, "{}", reader.buf.capacity());
-        assert_eq!(reader.next_line().expect("read"), Some((2, Line::Complete(b"next"))));
+        assert!(
+            reader.buf.capacity() <= max_len + 1,
+            "{}",
+            reader.buf.capacity()
+        );
+        assert_eq!(
+            reader.next_line().expect("read"),
+            Some((2, Line::Complete(b"next")))
+        );
         assert_eq!(reader.line_number(), 2);
         assert_eq!(reader.next_line().expect("read"), None);
     }

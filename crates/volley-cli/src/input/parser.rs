@@ -184,7 +184,7 @@ impl LineParser {
         spec.headers.clone_from(&self.defaults.headers);
         spec.body.clone_from(&self.defaults.body);
         spec.method = self.method(None, spec.body.is_some());
-        self.add_json_content_type(&mut spec, self.defaults.json_body);
+        Self::add_json_content_type(&mut spec, self.defaults.json_body);
         spec
     }
 
@@ -222,7 +222,7 @@ impl LineParser {
             }
         };
         spec.method = self.method(request.method, spec.body.is_some());
-        self.add_json_content_type(&mut spec, json_body);
+        Self::add_json_content_type(&mut spec, json_body);
         spec
     }
 
@@ -236,7 +236,7 @@ impl LineParser {
     /// Adds `Content-Type: application/json` to a JSON request with a body
     /// that does not name a content type itself. A request without a body
     /// gets none: there is nothing for it to describe.
-    fn add_json_content_type(&self, spec: &mut RequestSpec, json_body: bool) {
+    fn add_json_content_type(spec: &mut RequestSpec, json_body: bool) {
         let has_content_type = spec
             .headers
             .iter()
@@ -249,7 +249,12 @@ impl LineParser {
 
     /// Numbers a parsed spec and checks it: the final word on URL, method
     /// and headers is `validate()`'s; a duplicate id is reported after that.
-    fn finish(&mut self, at: Location<'_>, mut spec: RequestSpec, duplicate: Option<String>) -> Item {
+    fn finish(
+        &mut self,
+        at: Location<'_>,
+        mut spec: RequestSpec,
+        duplicate: Option<String>,
+    ) -> Item {
         spec.index = self.take_index();
         match spec.validate().err().or(duplicate) {
             None => Item::Spec(spec),
@@ -314,3 +319,6 @@ fn shorten(text: &str) -> String {
         None => text.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests;

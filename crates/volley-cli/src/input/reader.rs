@@ -133,7 +133,9 @@ pub fn read_sources(
     let mut summary = ReadSummary::default();
     for source in sources {
         let more = match source {
-            Source::Stdin => read_one("stdin", io::stdin().lock(), parser, &mut emit, &mut summary)?,
+            Source::Stdin => {
+                read_one("stdin", io::stdin().lock(), parser, &mut emit, &mut summary)?
+            }
             Source::File { name, file } => {
                 let file = BufReader::with_capacity(FILE_BUFFER, file);
                 read_one(&name, file, parser, &mut emit, &mut summary)?
@@ -183,5 +185,216 @@ pub fn read_one(
         if !emit(item) {
             return Ok(false);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{Defaults, DEFAULT_MAX_LINE_LEN};
+    use std::io::Write as _;
+    use std::path::Path;
+
+    fn parser() -> LineParser {
+        LineParser::new(Defaults::default(), DEFAULT_MAX_LINE_LEN)
+    }
+
+    fn write_file(dir: &Path, name: &str, content: &[u8]) -> String {
+        let path = dir.join(name);
+        let mut file = File::create(&path).expect("create test input");
+        file.write_all(content).expect("write test input");
+        path.to_str().expect("temp paths are UTF-8").to_owned()
+    }
+
+    /// Runs the input thread over `sources` and collects what it sends,
+    /// through a small channel so that back-pressure is exercised.
+    fn run(sources: Vec<Source>, parser: LineParser) -> (Vec<Item>, ReadSummary) {
+        let (tx, mut rx) = mpsc::channel(8);
+        let handle = spawn(sources, parser, tx);
+        let mut items = Vec::new();
+        // `blocking_recv` needs no runtime: this test thread is the engine.
+        while let Some(item) = rx.blocking_recv() {
+            items.push(item);
+        }
+        let summary = handle.join().expect("no panic").expect("no I/O error");
+        (items, summary)
+    }
+
+    #[test]
+    fn ten_thousand_lines_give_ten_thousand_items_in_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let content: String = (0..10_000)
+            .map(|i| format!("http://a.test/{i}\n"))
+            .collect();
+        let path = write_file(dir.path(), "urls.txt", content.as_bytes());
+        let source = Source::open(&path).expect("open");
+        let (items, summary) = run(vec![source], parser());
+        assert_eq!(items.len(), 10_000);
+        for (i, item) in (0u64..).zip(&items) {
+            let Item::Spec(spec) = item else {
+                panic!("line {} is invalid: {item:?}", i + 1)
+            };
+            assert_eq!(
+                (spec.index, spec.url.as_str()),
+                (i, format!("http://a.test/{i}").as_str())
+            );
+        }
+        assert_eq!(
+            summary,
+            ReadSummary {
+                lines: 10_000,
+                items: 10_000,
+                invalid: 0,
+                complete: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_ten_megabyte_line_is_one_invalid_item_and_the_next_lines_are_read() {
+        // FAULTS.md row 19: a 10 MB line among good ones.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut content = b"http://a.test/before\n# comment\n".to_vec();
+        content.extend_from_slice(b"http://a.test/");
+        content.resize(content.len() + 10_000_000, b'x');
+        content.extend_from_slice(b"\nhttp://a.test/after\n{\"url\": \"http://a.test/json\"}");
+        let path = write_file(dir.path(), "big.txt", &content);
+        let source = Source::open(&path).expect("open");
+        let (items, summary) = run(vec![source], parser());
+
+        assert_eq!(items.len(), 4);
+        let Item::Invalid(outcome) = &items[1] else {
+            panic!("the long line was accepted")
+        };
+        let message = outcome.error.as_ref().map(|e| e.message.clone());
+        assert_eq!(
+            message.as_deref(),
+            Some(
+                format!(
+                    "{path} line 3: line too long: 10000014 bytes, over the limit of 1048576 bytes"
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(outcome.index, 1);
+        assert_eq!(
+            outcome.url.chars().count(),
+            201,
+            "the record carries only the start"
+        );
+        let urls: Vec<&str> = items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Spec(spec) => Some(spec.url.as_str()),
+                Item::Invalid(_) => None,
+            })
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                "http://a.test/before",
+                "http://a.test/after",
+                "http://a.test/json"
+            ]
+        );
+        assert_eq!(items[3].index(), 3);
+        assert_eq!((summary.lines, summary.items, summary.invalid), (5, 4, 1));
+    }
+
+    #[test]
+    fn sources_are_read_in_order_and_indexes_continue_across_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let first = write_file(dir.path(), "a.txt", b"http://a.test/1\nhttp://a.test/2\n");
+        let second = write_file(
+            dir.path(),
+            "b.txt",
+            b"# header\nftp://a.test/3\nhttp://a.test/4",
+        );
+        let sources = vec![
+            Source::open(&first).expect("open a"),
+            Source::open(&second).expect("open b"),
+        ];
+        let (items, summary) = run(sources, parser());
+        let indexes: Vec<u64> = items.iter().map(Item::index).collect();
+        assert_eq!(indexes, [0, 1, 2, 3]);
+        let Item::Invalid(outcome) = &items[2] else {
+            panic!("ftp was accepted")
+        };
+        let message = outcome.error.as_ref().map(|e| e.message.clone());
+        assert_eq!(
+            message,
+            Some(format!(
+                "{second} line 2: unsupported scheme \"ftp\": only http and https"
+            ))
+        );
+        assert_eq!((summary.lines, summary.items, summary.invalid), (5, 4, 1));
+    }
+
+    #[test]
+    fn reading_stops_quietly_when_the_receiver_is_gone() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let content = "http://a.test/\n".repeat(1000);
+        let path = write_file(dir.path(), "urls.txt", content.as_bytes());
+        let (tx, mut rx) = mpsc::channel(4);
+        let handle = spawn(vec![Source::open(&path).expect("open")], parser(), tx);
+        let first = rx.blocking_recv();
+        assert!(matches!(first, Some(Item::Spec(_))));
+        drop(rx);
+        let summary = handle.join().expect("no panic").expect("not an error");
+        assert!(!summary.complete);
+        assert!(summary.items < 1000, "{summary:?}");
+    }
+
+    #[test]
+    fn sources_that_cannot_be_opened_are_errors_naming_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let missing = dir.path().join("missing.txt");
+        let missing = missing.to_str().expect("UTF-8");
+        let err = Source::open(missing).expect_err("missing file");
+        assert_eq!(err.to_string(), format!("cannot open input file {missing}"));
+        let as_dir = dir.path().to_str().expect("UTF-8");
+        let err = Source::open(as_dir).expect_err("a directory");
+        assert_eq!(
+            err.to_string(),
+            format!("input file {as_dir} is a directory")
+        );
+        let stdin = Source::open("-").expect("stdin");
+        assert_eq!(stdin.name(), "stdin");
+    }
+
+    /// A reader that gives one line, then fails.
+    struct Failing(bool);
+
+    impl io::Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if std::mem::replace(&mut self.0, true) {
+                return Err(io::Error::other("disk on fire"));
+            }
+            let line = b"http://a.test/\n";
+            buf[..line.len()].copy_from_slice(line);
+            Ok(line.len())
+        }
+    }
+
+    #[test]
+    fn a_read_error_names_the_source_and_the_last_line() {
+        let mut items = 0;
+        let mut summary = ReadSummary::default();
+        let err = read_one(
+            "urls.txt",
+            BufReader::new(Failing(false)),
+            &mut parser(),
+            &mut |_| {
+                items += 1;
+                true
+            },
+            &mut summary,
+        )
+        .expect_err("the read fails");
+        assert_eq!(
+            format!("{err:#}"),
+            "cannot read urls.txt after line 1: disk on fire"
+        );
+        assert_eq!(items, 1);
     }
 }

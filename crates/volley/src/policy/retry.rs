@@ -130,13 +130,15 @@ impl RetryPolicy {
         if attempt > self.max_retries {
             return Verdict::Final;
         }
-        let replay_safe =
-            is_idempotent(method) || idempotency_key || self.retry_non_idempotent;
+        let replay_safe = is_idempotent(method) || idempotency_key || self.retry_non_idempotent;
         match failure {
             Failure::Transport { kind, never_sent } => {
                 let transient = matches!(
                     kind,
-                    ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Reset | ErrorKind::Protocol
+                    ErrorKind::Connect
+                        | ErrorKind::Timeout
+                        | ErrorKind::Reset
+                        | ErrorKind::Protocol
                 );
                 if transient && (replay_safe || never_sent) {
                     Verdict::Retry(self.backoff.delay(attempt))
@@ -230,17 +232,33 @@ mod tests {
         let p = RetryPolicy::default();
         assert!(retries(p.decide(&Method::POST, true, 1, status(500))));
         let opt_in = RetryPolicy::default().retry_non_idempotent(true);
-        assert!(retries(opt_in.decide(&Method::PATCH, false, 1, status(502))));
-        assert!(retries(opt_in.decide(&Method::POST, false, 1, transport(ErrorKind::Reset, false))));
+        assert!(retries(opt_in.decide(
+            &Method::PATCH,
+            false,
+            1,
+            status(502)
+        )));
+        assert!(retries(opt_in.decide(
+            &Method::POST,
+            false,
+            1,
+            transport(ErrorKind::Reset, false)
+        )));
     }
 
     #[test]
     fn stops_after_max_retries() {
         let p = RetryPolicy::default();
         assert!(retries(p.decide(&Method::GET, false, 3, status(503))));
-        assert_eq!(p.decide(&Method::GET, false, 4, status(503)), Verdict::Final);
+        assert_eq!(
+            p.decide(&Method::GET, false, 4, status(503)),
+            Verdict::Final
+        );
         let none = RetryPolicy::never();
-        assert_eq!(none.decide(&Method::GET, false, 1, status(503)), Verdict::Final);
+        assert_eq!(
+            none.decide(&Method::GET, false, 1, status(503)),
+            Verdict::Final
+        );
     }
 
     #[test]

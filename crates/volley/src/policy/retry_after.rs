@@ -50,10 +50,22 @@ mod tests {
             ("2", RetryAfter::Wait(Duration::from_secs(2))),
             (" 120 ", RetryAfter::Wait(Duration::from_secs(120))),
             ("0", RetryAfter::Wait(Duration::ZERO)),
-            ("Sun, 06 Nov 1994 08:49:47 GMT", RetryAfter::Wait(Duration::from_secs(10))),
-            ("Sunday, 06-Nov-94 08:50:37 GMT", RetryAfter::Wait(Duration::from_secs(60))),
-            ("Sun Nov  6 08:49:57 1994", RetryAfter::Wait(Duration::from_secs(20))),
-            ("Sun, 06 Nov 1994 08:00:00 GMT", RetryAfter::Wait(Duration::ZERO)),
+            (
+                "Sun, 06 Nov 1994 08:49:47 GMT",
+                RetryAfter::Wait(Duration::from_secs(10)),
+            ),
+            (
+                "Sunday, 06-Nov-94 08:50:37 GMT",
+                RetryAfter::Wait(Duration::from_secs(60)),
+            ),
+            (
+                "Sun Nov  6 08:49:57 1994",
+                RetryAfter::Wait(Duration::from_secs(20)),
+            ),
+            (
+                "Sun, 06 Nov 1994 08:00:00 GMT",
+                RetryAfter::Wait(Duration::ZERO),
+            ),
             (
                 "99999999999999999999999",
                 RetryAfter::Wait(Duration::from_secs(u64::MAX)),

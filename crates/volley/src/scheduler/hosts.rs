@@ -90,7 +90,10 @@ impl Limits {
     /// How many hosts are live (for tests).
     #[cfg(test)]
     fn live_hosts(&self) -> usize {
-        self.hosts.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.hosts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 }
 
@@ -107,7 +110,11 @@ impl HostLease {
 
 impl Drop for HostLease {
     fn drop(&mut self) {
-        let mut hosts = self.limits.hosts.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut hosts = self
+            .limits
+            .hosts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(entry) = hosts.get_mut(&self.key) {
             entry.1 -= 1;
             if entry.1 == 0 {
@@ -148,9 +155,15 @@ mod tests {
         let a1 = limits.lease("a".into());
         let a2 = limits.lease("a".into());
         let held = a1.acquire().await;
-        assert!(a2.host.permits.try_acquire().is_err(), "second request to a waits");
+        assert!(
+            a2.host.permits.try_acquire().is_err(),
+            "second request to a waits"
+        );
         let b = limits.lease("b".into());
-        assert!(b.host.permits.try_acquire().is_ok(), "another host does not");
+        assert!(
+            b.host.permits.try_acquire().is_ok(),
+            "another host does not"
+        );
         drop(held);
         assert!(a2.host.permits.try_acquire().is_ok());
     }

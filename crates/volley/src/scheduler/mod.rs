@@ -91,7 +91,10 @@ async fn run_one(
 ) {
     // A panic inside the engine is a bug, but it must not cost this request
     // its record: it becomes a record that says so.
-    let outcome = match AssertUnwindSafe(client.fetch(spec.clone())).catch_unwind().await {
+    let outcome = match AssertUnwindSafe(client.fetch(spec.clone()))
+        .catch_unwind()
+        .await
+    {
         Ok(outcome) => outcome,
         Err(panic) => {
             let what = panic
@@ -100,7 +103,11 @@ async fn run_one(
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             tracing::error!(index = spec.index, "internal error: {what}");
-            Outcome::failed(&spec, ErrorKind::Protocol, format!("internal error in volley: {what}"))
+            Outcome::failed(
+                &spec,
+                ErrorKind::Protocol,
+                format!("internal error in volley: {what}"),
+            )
         }
     };
     // An error here means the consumer went away; there is no one to tell.

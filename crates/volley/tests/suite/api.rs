@@ -9,10 +9,19 @@ use super::support::{assert_failed, assert_ok, check, client, fast, fetch};
 /// Specs that cannot be sent, each with a word its message must contain.
 fn unusable(url: &str) -> Vec<(RequestSpec, &'static str)> {
     vec![
-        (RequestSpec::get("ftp://127.0.0.1/file"), "unsupported scheme"),
+        (
+            RequestSpec::get("ftp://127.0.0.1/file"),
+            "unsupported scheme",
+        ),
         (RequestSpec::new("GE T", url), "invalid method"),
-        (RequestSpec::get(url).with_header("X-Note", "line\nbreak"), "invalid value"),
-        (RequestSpec::get(url).with_header("bad name", "v"), "invalid header name"),
+        (
+            RequestSpec::get(url).with_header("X-Note", "line\nbreak"),
+            "invalid value",
+        ),
+        (
+            RequestSpec::get(url).with_header("bad name", "v"),
+            "invalid header name",
+        ),
         (RequestSpec::get("not a url"), "space"),
         (RequestSpec::get(""), "empty URL"),
     ]
@@ -95,10 +104,16 @@ async fn spec_fields_are_copied_into_the_record() {
     assert_eq!(record["method"], "POST");
     assert_eq!(record["url"], tb.url("/echo/orders?x=1"));
     assert_eq!(record["meta"], Value::Object(meta));
-    assert!(record.get("final_url").is_none(), "no redirect, no final_url");
+    assert!(
+        record.get("final_url").is_none(),
+        "no redirect, no final_url"
+    );
     let echo = &record["body"];
     assert_eq!(echo["method"], "POST");
-    assert_eq!((echo["path"].clone(), echo["query"].clone()), (json!("/echo/orders"), json!("x=1")));
+    assert_eq!(
+        (echo["path"].clone(), echo["query"].clone()),
+        (json!("/echo/orders"), json!("x=1"))
+    );
     assert_eq!(echo["body"], "{\"qty\":3}");
     assert_eq!(echo["headers"]["content-type"], "application/json");
 
@@ -116,9 +131,17 @@ async fn status_policy_decides_what_fails() {
     let tb = Testbed::start();
     let outcome = fetch(&client(), RequestSpec::get(tb.url("/status/404"))).await;
     let record = check(&outcome);
-    assert_eq!((record["ok"].clone(), record["status"].clone()), (json!(false), json!(404)));
+    assert_eq!(
+        (record["ok"].clone(), record["status"].clone()),
+        (json!(false), json!(404))
+    );
     assert_eq!(record["error"]["kind"], "http_status");
-    assert!(record["error"]["message"].as_str().is_some_and(|m| m.contains("404")), "{record}");
+    assert!(
+        record["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("404")),
+        "{record}"
+    );
     assert_eq!(record["attempts"], 1);
     assert_eq!(record["body"], json!({"status": 404}));
 
@@ -135,7 +158,10 @@ async fn status_policy_decides_what_fails() {
         .expect("valid settings");
     let outcome = fetch(&strict, RequestSpec::get(tb.url("/json/1"))).await;
     let record = check(&outcome);
-    assert_eq!((record["ok"].clone(), record["status"].clone()), (json!(false), json!(200)));
+    assert_eq!(
+        (record["ok"].clone(), record["status"].clone()),
+        (json!(false), json!(200))
+    );
     assert_eq!(record["error"]["kind"], "http_status");
 }
 

@@ -18,7 +18,11 @@ async fn encoded_bodies_are_decoded() {
         let outcome = get(&client, &tb.url(&format!("/encoded/{coding}"))).await;
         assert_ok(&outcome, 200, 1);
         let raw = outcome.body.as_deref().expect("a JSON body").get();
-        assert_eq!(outcome.bytes, raw.len() as u64, "{coding}: bytes is the decoded length");
+        assert_eq!(
+            outcome.bytes,
+            raw.len() as u64,
+            "{coding}: bytes is the decoded length"
+        );
         let document: Value = serde_json::from_str(raw).expect("the body is JSON");
         let ids: Vec<Value> = document
             .as_array()
@@ -78,7 +82,9 @@ async fn binary_is_base64() {
     assert_ok(&outcome, 200, 1);
     let record = check(&outcome);
     assert!(record.get("body").is_none(), "{record}");
-    let encoded = record["body_base64"].as_str().expect("body_base64 is a string");
+    let encoded = record["body_base64"]
+        .as_str()
+        .expect("body_base64 is a string");
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded)
         .expect("valid base64");
@@ -104,7 +110,10 @@ async fn body_none_counts_but_omits() {
         let outcome = get(&counting, &tb.url(&path)).await;
         assert_ok(&outcome, 200, 1);
         let record = check(&outcome);
-        assert!(record.get("body").is_none() && record.get("body_base64").is_none(), "{record}");
+        assert!(
+            record.get("body").is_none() && record.get("body_base64").is_none(),
+            "{record}"
+        );
         assert_eq!(outcome.bytes, len, "{path}");
     }
 }

@@ -14,7 +14,11 @@ async fn row01_connection_refused_is_retried_for_get_and_post() {
     let client = client();
     let url = format!("http://{}/json/1", closed_port());
     for method in ["GET", "POST"] {
-        let outcome = fetch(&client, RequestSpec::new(method, url.as_str()).with_body("{}")).await;
+        let outcome = fetch(
+            &client,
+            RequestSpec::new(method, url.as_str()).with_body("{}"),
+        )
+        .await;
         let message = assert_failed(&outcome, ErrorKind::Connect, 4);
         assert!(message.contains("refused"), "{method}: {message}");
         assert_eq!(outcome.method, method);
@@ -55,7 +59,11 @@ async fn row03_reset_before_headers_retries_get_not_post() {
     assert_failed(&outcome, ErrorKind::Reset, 4);
     assert_eq!(tb.journal().count_method("GET", "/reset/headers"), 4);
 
-    let post = fetch(&client, RequestSpec::new("POST", url.as_str()).with_body("{\"a\":1}")).await;
+    let post = fetch(
+        &client,
+        RequestSpec::new("POST", url.as_str()).with_body("{\"a\":1}"),
+    )
+    .await;
     assert_failed(&post, ErrorKind::Reset, 1);
     assert_eq!(tb.journal().count_method("POST", "/reset/headers"), 1);
 }
@@ -215,13 +223,19 @@ async fn row14_bodies_over_the_cap_are_too_large() {
     let declared = format!("/big/{}", CAP + 1);
     let outcome = get(&client, &tb.url(&declared)).await;
     let message = assert_failed(&outcome, ErrorKind::TooLarge, 1);
-    assert!(message.contains(&format!("Content-Length {}", CAP + 1)), "{message}");
+    assert!(
+        message.contains(&format!("Content-Length {}", CAP + 1)),
+        "{message}"
+    );
     assert_eq!(tb.journal().count(&declared), 1);
 
     let chunked = format!("/big-chunked/{}", CAP + 1);
     let outcome = get(&client, &tb.url(&chunked)).await;
     let message = assert_failed(&outcome, ErrorKind::TooLarge, 1);
-    assert!(message.contains(&format!("passed the cap of {CAP} bytes")), "{message}");
+    assert!(
+        message.contains(&format!("passed the cap of {CAP} bytes")),
+        "{message}"
+    );
     assert_eq!(tb.journal().count(&chunked), 1);
 
     // Exactly at the cap is fine (counted, not kept: the check would

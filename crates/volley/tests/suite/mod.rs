@@ -13,5 +13,7 @@ mod faults;
 mod limits;
 /// FAULTS.md rows 15 and 16: redirect loops, chains and credential stripping.
 mod redirects;
+/// The record schema: it matches `Outcome` field for field and can reject.
+mod schema;
 /// Many requests: exactly one outcome each, input order, bounded input, cancellation.
 mod volume;

@@ -26,8 +26,14 @@ async fn row15_redirect_chain_succeeds_with_final_url() {
     let outcome = get(&client(), &tb.url("/redirect/3")).await;
     assert_ok(&outcome, 200, 1);
     assert_eq!(outcome.url, tb.url("/redirect/3"));
-    assert_eq!(outcome.final_url.as_deref(), Some(tb.url("/redirect/0").as_str()));
-    assert_eq!(outcome.json::<Value>().expect("JSON body")["redirected"], true);
+    assert_eq!(
+        outcome.final_url.as_deref(),
+        Some(tb.url("/redirect/0").as_str())
+    );
+    assert_eq!(
+        outcome.json::<Value>().expect("JSON body")["redirected"],
+        true
+    );
     for hop in 0..=3 {
         assert_eq!(tb.journal().count(&format!("/redirect/{hop}")), 1);
     }
@@ -48,17 +54,25 @@ const SENT: [(&str, &str); 3] = [
 
 /// GETs `url` with [`SENT`] through a client that marks `x-api-key` secret.
 async fn fetch_with_credentials(url: String) -> Outcome {
-    let client = fast().secret_header("x-api-key").build().expect("valid settings");
+    let client = fast()
+        .secret_header("x-api-key")
+        .build()
+        .expect("valid settings");
     let spec = SENT
         .iter()
-        .fold(RequestSpec::get(url), |spec, (name, value)| spec.with_header(*name, *value));
+        .fold(RequestSpec::get(url), |spec, (name, value)| {
+            spec.with_header(*name, *value)
+        });
     fetch(&client, spec).await
 }
 
 /// The headers `/echo` reported, as a JSON object with lower-cased names.
 fn echoed_headers(outcome: &Outcome) -> serde_json::Map<String, Value> {
     let body: Value = outcome.json().expect("echo answers JSON");
-    body["headers"].as_object().cloned().expect("echo lists headers")
+    body["headers"]
+        .as_object()
+        .cloned()
+        .expect("echo lists headers")
 }
 
 /// FAULTS row 16: a redirect to another port is another origin; it sees no
@@ -83,8 +97,14 @@ async fn row16_cross_origin_redirect_strips_credentials() {
     // not their absence, is what the test sees).
     let seen = tb.journal().requests();
     let (first, second) = (&seen[0], &seen[1]);
-    assert_eq!((first.path.as_str(), first.port), ("/redirect-to", tb.addrs()[0].port()));
-    assert_eq!((second.path.as_str(), second.port), ("/echo", tb.addrs()[1].port()));
+    assert_eq!(
+        (first.path.as_str(), first.port),
+        ("/redirect-to", tb.addrs()[0].port())
+    );
+    assert_eq!(
+        (second.path.as_str(), second.port),
+        ("/echo", tb.addrs()[1].port())
+    );
     for (name, value) in SENT {
         assert_eq!(first.header(name), Some(value), "{name} was sent");
         assert_eq!(second.header(name), None, "{name} leaked");
@@ -105,7 +125,11 @@ async fn row16_same_origin_redirect_keeps_credentials() {
     let headers = echoed_headers(&outcome);
     for (name, value) in SENT {
         let name = name.to_ascii_lowercase();
-        assert_eq!(headers.get(&name).and_then(Value::as_str), Some(value), "{name}: {headers:?}");
+        assert_eq!(
+            headers.get(&name).and_then(Value::as_str),
+            Some(value),
+            "{name}: {headers:?}"
+        );
     }
     assert!(!headers.contains_key("referer"), "{headers:?}");
 }

@@ -14,9 +14,21 @@ const SCHEMA: &str = include_str!("../../../../schema/record.v1.json");
 fn validator() -> &'static jsonschema::Validator {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
     VALIDATOR.get_or_init(|| {
-        let schema: Value = serde_json::from_str(SCHEMA).expect("schema/record.v1.json is JSON");
-        jsonschema::draft202012::new(&schema).expect("schema/record.v1.json is a valid schema")
+        jsonschema::draft202012::new(&schema()).expect("schema/record.v1.json is a valid schema")
     })
+}
+
+/// Why `record` violates `schema/record.v1.json`; empty when it conforms.
+pub fn schema_errors(record: &Value) -> Vec<String> {
+    validator()
+        .iter_errors(record)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+/// The schema itself, parsed.
+pub fn schema() -> Value {
+    serde_json::from_str(SCHEMA).expect("schema/record.v1.json is JSON")
 }
 
 /// Serialises `outcome` as the one JSON line it is written as, validates the
@@ -26,18 +38,20 @@ fn validator() -> &'static jsonschema::Validator {
 /// Every outcome any test produces goes through here.
 pub fn check(outcome: &Outcome) -> Value {
     let line = serde_json::to_string(outcome).expect("an outcome always serialises");
-    if std::env::var_os("PRINT_RECORDS").is_some() { eprintln!("RECORD {line}"); }
     assert!(!line.contains('\n'), "a record is one line: {line}");
     let record: Value = serde_json::from_str(&line).expect("a record is JSON");
-    let errors: Vec<String> = validator()
-        .iter_errors(&record)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "record violates the schema: {errors:?}\n{line}");
+    let errors = schema_errors(&record);
+    assert!(
+        errors.is_empty(),
+        "record violates the schema: {errors:?}\n{line}"
+    );
     // A consumer can read the line back into an `Outcome`. (`elapsed_ms` is
     // compared apart: a float may come back one ulp off its printed form.)
     let back: Outcome = serde_json::from_str(&line).expect("a record reads back as an Outcome");
-    assert!((back.elapsed_ms - outcome.elapsed_ms).abs() < 1e-6, "{line}");
+    assert!(
+        (back.elapsed_ms - outcome.elapsed_ms).abs() < 1e-6,
+        "{line}"
+    );
     let mut again = serde_json::to_value(&back).expect("serialise again");
     let mut first = record.clone();
     for value in [&mut again, &mut first] {
@@ -91,7 +105,10 @@ pub fn assert_failed(outcome: &Outcome, kind: ErrorKind, attempts: u32) -> Strin
     assert_eq!(record["status"], Value::Null, "{record}");
     assert_eq!(record["error"]["kind"], kind.as_str(), "{record}");
     assert_eq!(record["attempts"], attempts, "{record}");
-    assert!(record.get("body").is_none() && record.get("body_base64").is_none(), "no partial body: {record}");
+    assert!(
+        record.get("body").is_none() && record.get("body_base64").is_none(),
+        "no partial body: {record}"
+    );
     assert_eq!(record["bytes"], 0, "no partial body: {record}");
     outcome
         .error

