@@ -20,6 +20,9 @@ Examples:
       at most 8 at once per host, records in input order.
   cat urls.txt | volley - --body none | jq -c 'select(.ok | not)'
       Read URLs from stdin and show the failures.
+  volley urls.txt --rate 50/s --host-rate 10/s -o out.jsonl
+      At most 50 requests/s in all and 10/s to any one host, with retries and
+      Retry-After honoured for the whole host.
   volley demo
       Run 10,000 requests against the built-in local test API.
 
@@ -88,6 +91,26 @@ pub struct Args {
     /// Also retry POST and PATCH requests that may have reached the server.
     #[arg(long)]
     pub retry_non_idempotent: bool,
+
+    /// Longest Retry-After honoured; a longer one fails the request at once.
+    #[arg(long, default_value = "120s", value_parser = parse_duration, value_name = "DURATION")]
+    pub max_retry_after: Duration,
+
+    /// Most requests started per unit of time across the run (50/s, 600/min, 1000/h).
+    #[arg(long, value_name = "RATE")]
+    pub rate: Option<volley::Rate>,
+
+    /// Most requests started per unit of time to each host (scheme, host, port).
+    #[arg(long, value_name = "RATE")]
+    pub host_rate: Option<volley::Rate>,
+
+    /// Requests a rate limit lets through at once after an idle spell.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub burst: u32,
+
+    /// Do not slow a host down when it answers 429/503 or its errors spike.
+    #[arg(long)]
+    pub no_adaptive: bool,
 
     /// Largest body accepted, after decompression (e.g. 16MiB, 500KiB).
     #[arg(long, default_value = "16MiB", value_parser = parse_size, value_name = "SIZE")]
@@ -260,8 +283,15 @@ impl Args {
             .retry(
                 volley::RetryPolicy::new()
                     .max_retries(self.retries)
-                    .retry_non_idempotent(self.retry_non_idempotent),
-            );
+                    .retry_non_idempotent(self.retry_non_idempotent)
+                    .max_retry_after(self.max_retry_after),
+            )
+            .rate(rate_policy(
+                self.rate,
+                self.host_rate,
+                self.burst,
+                !self.no_adaptive,
+            )?);
         if let Some(n) = self.per_host {
             client = client.per_host(n);
         }
@@ -289,6 +319,25 @@ impl Args {
             client,
         })
     }
+}
+
+fn rate_policy(
+    global: Option<volley::Rate>,
+    per_host: Option<volley::Rate>,
+    burst: u32,
+    adaptive: bool,
+) -> anyhow::Result<volley::RatePolicy> {
+    if burst == 0 {
+        bail!("--burst must be at least 1");
+    }
+    let mut policy = volley::RatePolicy::new().adaptive(adaptive);
+    if let Some(rate) = global {
+        policy = policy.global(rate.burst(burst));
+    }
+    if let Some(rate) = per_host {
+        policy = policy.per_host(rate.burst(burst));
+    }
+    Ok(policy)
 }
 
 /// `"Name: value"` → `(name, value)`.

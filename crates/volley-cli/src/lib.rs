@@ -257,7 +257,10 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
         exit = Exit::Failures;
     }
     if !config.quiet {
-        eprintln!("{}", tally.render(elapsed, config.insecure));
+        eprintln!(
+            "{}",
+            tally.render(elapsed, config.insecure, &client.stats())
+        );
     }
     Ok(Report { exit, tally })
 }

@@ -51,8 +51,8 @@ impl Tally {
         }
     }
 
-    /// One paragraph for stderr.
-    pub fn render(&self, elapsed: Duration, insecure: bool) -> String {
+    /// One paragraph for stderr; `stats` are the engine's counters.
+    pub fn render(&self, elapsed: Duration, insecure: bool, stats: &volley::Stats) -> String {
         let secs = elapsed.as_secs_f64();
         let rate = if secs > 0.0 {
             self.total as f64 / secs
@@ -82,10 +82,18 @@ impl Tally {
             .collect();
         let _ = write!(
             out,
-            "\nvolley: statuses: {}; retries {}; {} body bytes",
+            "\nvolley: statuses: {}; {} body bytes",
             classes.join(", "),
-            self.retries,
             self.bytes
+        );
+        let _ = write!(
+            out,
+            "\nvolley: retries {}; host pauses (Retry-After) {}; throttle decreases {}; \
+             retry budget exhausted {}",
+            stats.retries,
+            stats.host_pauses,
+            stats.throttle_decreases,
+            stats.retry_budget_exhausted
         );
         if insecure {
             out.push_str("\nvolley: WARNING: TLS certificates were NOT verified (--insecure)");
@@ -133,7 +141,7 @@ mod tests {
             t.failing, 0,
             "transport errors do not count without `error`"
         );
-        let text = t.render(Duration::from_secs(1), true);
+        let text = t.render(Duration::from_secs(1), true, &volley::Stats::default());
         assert!(
             text.contains("1 requests") && text.contains("NOT verified"),
             "{text}"

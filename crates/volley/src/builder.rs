@@ -9,6 +9,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::body::BodyMode;
 use crate::client::Client;
+use crate::policy::rate::RatePolicy;
 use crate::policy::retry::RetryPolicy;
 use crate::policy::status::StatusPolicy;
 use crate::resolve::SystemResolver;
@@ -40,6 +41,7 @@ pub(crate) struct Config {
     pub default_headers: HeaderMap,
     pub secret_headers: Vec<HeaderName>,
     pub retry: RetryPolicy,
+    pub rate: RatePolicy,
     pub status: StatusPolicy,
     pub body_mode: BodyMode,
     pub include_headers: bool,
@@ -75,6 +77,7 @@ pub struct ClientBuilder {
     root_certs: Vec<Vec<u8>>,
     insecure: bool,
     retry: RetryPolicy,
+    rate: RatePolicy,
     status: StatusPolicy,
     body_mode: BodyMode,
     include_headers: bool,
@@ -97,6 +100,7 @@ impl Default for ClientBuilder {
             root_certs: Vec::new(),
             insecure: false,
             retry: RetryPolicy::default(),
+            rate: RatePolicy::default(),
             status: StatusPolicy::default(),
             body_mode: BodyMode::Auto,
             include_headers: false,
@@ -183,6 +187,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Rate limits and adaptive throttling (default: no fixed limits,
+    /// adaptive throttling on).
+    pub fn rate(mut self, policy: RatePolicy) -> Self {
+        self.rate = policy;
+        self
+    }
+
     /// Which statuses are failures (default 400–599).
     pub fn status_policy(mut self, policy: StatusPolicy) -> Self {
         self.status = policy;
@@ -249,7 +260,7 @@ impl ClientBuilder {
         for (host, addr) in &self.resolve {
             http = http.resolve(host, *addr);
         }
-        let limits = Limits::new(config.concurrency, config.per_host);
+        let limits = Limits::new(config.concurrency, config.per_host, config.rate.clone());
         Ok(Client::new(http.build()?, config, limits))
     }
 
@@ -298,6 +309,7 @@ impl ClientBuilder {
             default_headers,
             secret_headers,
             retry: self.retry.clone(),
+            rate: self.rate.clone(),
             status: self.status.clone(),
             body_mode: self.body_mode,
             include_headers: self.include_headers,

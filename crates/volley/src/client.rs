@@ -13,14 +13,17 @@ use tokio::time::Instant;
 
 use crate::body;
 use crate::builder::{ClientBuilder, Config};
+use crate::classify::fmt_duration;
 use crate::executor::{self, Attempt, Received};
 use crate::outcome::{ErrorInfo, ErrorKind, Outcome};
+use crate::policy::adaptive::Signal;
 use crate::policy::retry::{Failure, Verdict};
 use crate::scheduler::{
     self,
     hosts::{host_key, Limits},
 };
 use crate::spec::{Prepared, RequestSpec};
+use crate::stats::{Counter, Stats};
 
 /// A shared HTTP engine. Cheap to clone: clones share the pool, the limits
 /// and the policies, so limits hold across every request made through any
@@ -81,24 +84,34 @@ impl Client {
     pub async fn fetch(&self, spec: RequestSpec) -> Outcome {
         let prepared = match spec.prepare() {
             Ok(prepared) => self.with_defaults(prepared),
-            Err(message) => return Outcome::invalid(&spec, message),
+            Err(message) => {
+                self.inner.limits.counters.bump(Counter::Requests);
+                return Outcome::invalid(&spec, message);
+            }
         };
         let config = &self.inner.config;
-        let lease = self.inner.limits.lease(host_key(&prepared.url));
+        let limits = &self.inner.limits;
+        let lease = limits.lease(host_key(&prepared.url));
         let idempotency_key = spec.has_idempotency_key();
         let mut started = None;
         let mut attempts = 0u32;
+        lease.first_attempt();
         loop {
             attempts += 1;
             let result = {
-                // Host slot first, then a global one (see scheduler::hosts);
-                // both are released at the end of this block, before any
-                // backoff sleep.
+                // Host slot, host readiness, then a global slot and the
+                // global rate (see scheduler::hosts). All are released at
+                // the end of this block, before any backoff sleep.
                 let _host_slot = lease.acquire().await;
-                let _global_slot = self.inner.limits.global().await;
+                lease.ready().await;
+                let _global_slot = limits.global().await;
                 started.get_or_insert_with(Instant::now);
+                limits.counters.bump(Counter::Attempts);
                 executor::attempt(&self.inner.http, config, &prepared).await
             };
+            if let Some(signal) = signal(&result) {
+                lease.observe(signal);
+            }
             let failure = match &result {
                 Attempt::Received(r) if config.retry.is_retried_status(r.status.as_u16()) => {
                     Some(Failure::Status {
@@ -112,22 +125,58 @@ impl Client {
                     never_sent: c.never_sent,
                 }),
             };
-            let verdict = match failure {
-                Some(failure) => {
-                    config
-                        .retry
-                        .decide(&prepared.method, idempotency_key, attempts, failure)
+            let verdict = failure.map_or(Verdict::Final, |failure| {
+                config
+                    .retry
+                    .decide(&prepared.method, idempotency_key, attempts, failure)
+            });
+            let (delay, note) = match verdict {
+                Verdict::Final => (None, None),
+                Verdict::WaitTooLong(wait) => (
+                    None,
+                    Some(format!(
+                        "not retried: Retry-After {} is over the {} cap",
+                        fmt_duration(wait),
+                        fmt_duration(config.retry.retry_after_cap())
+                    )),
+                ),
+                Verdict::Wait(wait) => {
+                    // The server asked for quiet: the whole host waits, not
+                    // only this request.
+                    lease.pause_for(wait);
+                    (Some(wait), None)
                 }
-                None => Verdict::Final,
+                Verdict::Retry(backoff) => (Some(backoff), None),
             };
-            match verdict {
-                Verdict::Retry(delay) => tokio::time::sleep(delay).await,
-                Verdict::Final => {
+            let (delay, note) = match delay {
+                Some(_) if !lease.allow_retry() => (
+                    None,
+                    Some("not retried: the host's retry budget is spent".to_owned()),
+                ),
+                other => (other, note),
+            };
+            match delay {
+                Some(delay) => {
+                    limits.counters.bump(Counter::Retries);
+                    tokio::time::sleep(delay).await;
+                }
+                None => {
+                    limits.counters.bump(Counter::Requests);
                     let elapsed = started.map_or(Duration::ZERO, |s| s.elapsed());
-                    return self.record(&spec, &prepared, attempts, elapsed, result);
+                    let mut outcome = self.record(&spec, &prepared, attempts, elapsed, result);
+                    if let (Some(error), Some(note)) = (outcome.error.as_mut(), note) {
+                        error.message = format!("{} ({note})", error.message);
+                    }
+                    return outcome;
                 }
             }
         }
+    }
+
+    /// The client's counters so far: requests, retries, host pauses,
+    /// throttle decreases, retry-budget exhaustions.
+    pub fn stats(&self) -> Stats {
+        self.inner.limits.counters.snapshot()
     }
 
     /// Makes every request and returns their outcomes in input order, like
@@ -304,5 +353,29 @@ fn fill_response(outcome: &mut Outcome, config: &Config, prepared: &Prepared, r:
             map.insert(name.as_str().to_owned(), serde_json::Value::String(joined));
         }
         outcome.headers = Some(map);
+    }
+}
+
+/// What an attempt says about its host's health, for adaptive throttling;
+/// `None` when it says nothing about load (DNS, TLS, size, redirects).
+fn signal(result: &Attempt) -> Option<Signal> {
+    match result {
+        Attempt::Received(r) => {
+            let status = r.status.as_u16();
+            let retry_after = r.headers.contains_key(http::header::RETRY_AFTER);
+            match status {
+                // With Retry-After the host is paused instead.
+                429 | 503 if retry_after => None,
+                429 | 503 => Some(Signal::Throttled),
+                500..=599 => Some(Signal::Failed),
+                _ => Some(Signal::Healthy),
+            }
+        }
+        Attempt::Failed(c) => match c.kind {
+            ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Reset | ErrorKind::Protocol => {
+                Some(Signal::Failed)
+            }
+            _ => None,
+        },
     }
 }

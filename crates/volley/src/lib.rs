@@ -43,7 +43,9 @@
 //! - `executor`: one attempt, under one deadline, with manual redirects
 //!   (`redirect`) and a streamed, decoded, capped body (`body`).
 //! - `classify`: a transport error's source chain → [`ErrorKind`].
-//! - [`policy`]: retry, backoff, `Retry-After`, status policy; one per file.
+//! - [`policy`]: retry, backoff, `Retry-After`, rate limits, adaptive
+//!   throttling, retry budget, status policy; one per file.
+//! - `stats`: run-wide counters, read with [`Client::stats`].
 //! - [`outcome`]: the record, [`Outcome`], and the closed [`ErrorKind`] list.
 //!
 //! Library code never panics on input and never returns a failed request
@@ -63,13 +65,16 @@ mod redirect;
 mod resolve;
 mod scheduler;
 pub mod spec;
+mod stats;
 
 pub use body::BodyMode;
 pub use builder::{BuildError, ClientBuilder};
 pub use client::Client;
 pub use outcome::{ErrorInfo, ErrorKind, Outcome, SCHEMA_VERSION};
 pub use policy::backoff::Backoff;
+pub use policy::rate::{Rate, RatePolicy};
 pub use policy::retry::{is_idempotent, RetryPolicy};
 pub use policy::status::StatusPolicy;
 pub use resolve::DnsError;
 pub use spec::{parse_url, RequestSpec};
+pub use stats::Stats;

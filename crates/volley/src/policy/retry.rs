@@ -56,8 +56,13 @@ pub(crate) enum Failure<'a> {
 /// The policy's answer for one failed attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Verdict {
-    /// Try again after this delay.
+    /// Try again after this backoff delay.
     Retry(Duration),
+    /// Try again after the wait the server asked for (`Retry-After`); the
+    /// whole host should wait as long.
+    Wait(Duration),
+    /// The server asked for a wait longer than the cap: final at once.
+    WaitTooLong(Duration),
     /// The failure is final.
     Final,
 }
@@ -109,6 +114,11 @@ impl RetryPolicy {
         self
     }
 
+    /// The longest `Retry-After` honoured.
+    pub fn retry_after_cap(&self) -> Duration {
+        self.max_retry_after
+    }
+
     /// The configured number of retries.
     pub fn retries(&self) -> u32 {
         self.max_retries
@@ -158,8 +168,10 @@ impl RetryPolicy {
                     _ => RetryAfter::Unreadable,
                 };
                 match asked {
-                    RetryAfter::Wait(wait) if wait > self.max_retry_after => Verdict::Final,
-                    RetryAfter::Wait(wait) => Verdict::Retry(wait),
+                    RetryAfter::Wait(wait) if wait > self.max_retry_after => {
+                        Verdict::WaitTooLong(wait)
+                    }
+                    RetryAfter::Wait(wait) => Verdict::Wait(wait),
                     RetryAfter::Unreadable => Verdict::Retry(self.backoff.delay(attempt)),
                 }
             }
@@ -192,7 +204,7 @@ mod tests {
     }
 
     fn retries(v: Verdict) -> bool {
-        matches!(v, Verdict::Retry(_))
+        matches!(v, Verdict::Retry(_) | Verdict::Wait(_))
     }
 
     #[test]
@@ -276,22 +288,25 @@ mod tests {
                 },
             )
         };
-        assert_eq!(with("2", 429), Verdict::Retry(Duration::from_secs(2)));
-        assert_eq!(with("120", 503), Verdict::Retry(Duration::from_secs(120)));
-        assert_eq!(with("121", 429), Verdict::Final);
+        assert_eq!(with("2", 429), Verdict::Wait(Duration::from_secs(2)));
+        assert_eq!(with("120", 503), Verdict::Wait(Duration::from_secs(120)));
+        assert_eq!(
+            with("121", 429),
+            Verdict::WaitTooLong(Duration::from_secs(121))
+        );
         assert_eq!(
             with("Sun, 06 Nov 1994 08:49:37 GMT", 429),
-            Verdict::Retry(Duration::ZERO)
+            Verdict::Wait(Duration::ZERO)
         );
         // Garbage falls back to the backoff, whose first ceiling is 200 ms.
         match with("later", 429) {
             Verdict::Retry(d) => assert!(d <= Duration::from_millis(200)),
-            Verdict::Final => panic!("garbage Retry-After must fall back to backoff"),
+            other => panic!("garbage Retry-After must fall back to backoff: {other:?}"),
         }
         // Retry-After on a 500 is not a reason to wait that long.
         match with("60", 500) {
             Verdict::Retry(d) => assert!(d <= Duration::from_millis(200)),
-            Verdict::Final => panic!("500 is retried"),
+            other => panic!("500 is retried with backoff: {other:?}"),
         }
     }
 }

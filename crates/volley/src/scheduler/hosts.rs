@@ -1,36 +1,66 @@
-//! Concurrency limits: one global semaphore and one per origin.
+//! The limits every attempt passes, shared by all requests of one client:
+//! per-host (concurrency, `Retry-After` pause, fixed rate, adaptive pacing,
+//! retry budget) and global (concurrency, rate).
 //!
-//! An attempt takes its host's permit first and the global permit second.
-//! Waiting for a busy host therefore holds nothing global: requests to other
-//! hosts keep the global slots. Both permits are released when the attempt
-//! ends, before any backoff sleep, so a request waiting to retry holds no
-//! slot at all.
+//! An attempt goes through them in this order:
 //!
-//! The table of hosts holds an entry only while some request to that host
-//! is alive (counted by [`HostLease`]), so a run over millions of distinct
-//! hosts does not grow it without bound.
+//! 1. its host's concurrency slot ([`HostLease::acquire`]);
+//! 2. its host's readiness ([`HostLease::ready`]): the pause a `Retry-After`
+//!    set, the host's fixed rate, the adaptive pacing;
+//! 3. a global concurrency slot, then the global rate ([`Limits::global`]).
+//!
+//! Everything host-specific comes before anything global, so requests to a
+//! paused, slow or rate-limited host wait without holding global slots and
+//! never hold back other hosts. Slots are released when the attempt ends,
+//! before any backoff sleep.
+//!
+//! The table holds a host only while some request to it is alive (counted
+//! by [`HostLease`]), so a run over millions of hosts does not grow it
+//! without bound; a host's pause and pacing last as long as it has work.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
+use governor::DefaultDirectRateLimiter;
 use reqwest::Url;
 use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::time::Instant;
+
+use crate::policy::adaptive::{Aimd, Signal};
+use crate::policy::budget::RetryBudget;
+use crate::policy::rate::{self, RatePolicy};
+use crate::stats::{Counter, Counters};
 
 /// The global and per-host limits shared by every request of one client.
 #[derive(Debug)]
 pub(crate) struct Limits {
     /// One permit per request allowed in flight, across all hosts.
     global: Semaphore,
+    global_rate: Option<DefaultDirectRateLimiter>,
     per_host: usize,
+    policy: RatePolicy,
     /// Live hosts and how many requests hold a lease on each.
     hosts: Mutex<HashMap<String, (Arc<Host>, usize)>>,
+    pub(crate) counters: Counters,
 }
 
-/// The state of one origin.
+/// One origin's limits and what has been learnt about it.
 #[derive(Debug)]
-pub(crate) struct Host {
+struct Host {
     /// One permit per request allowed in flight to this host.
     permits: Semaphore,
+    limiter: Option<DefaultDirectRateLimiter>,
+    /// Never held across an await.
+    state: Mutex<HostState>,
+}
+
+#[derive(Debug)]
+struct HostState {
+    /// No attempt to this host starts before this instant.
+    paused_until: Option<Instant>,
+    aimd: Option<Aimd>,
+    budget: RetryBudget,
 }
 
 /// A request's claim on its host's entry; dropping it forgets the host once
@@ -52,21 +82,37 @@ pub(crate) fn host_key(url: &Url) -> String {
     )
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks cannot leave the data
+    // half-updated in a way that matters (counters and instants), so a
+    // poisoned lock is still used.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl Limits {
-    pub(crate) fn new(global: usize, per_host: usize) -> Self {
+    pub(crate) fn new(global: usize, per_host: usize, policy: RatePolicy) -> Self {
         Limits {
             global: Semaphore::new(global),
+            global_rate: policy.global.as_ref().map(rate::Rate::limiter),
             per_host,
+            policy,
             hosts: Mutex::new(HashMap::new()),
+            counters: Counters::default(),
         }
     }
 
     /// Takes a lease on `key`'s entry, creating it if needed.
     pub(crate) fn lease(self: &Arc<Self>, key: String) -> HostLease {
-        let mut hosts = self.hosts.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut hosts = lock(&self.hosts);
         let entry = hosts.entry(key.clone()).or_insert_with(|| {
             let host = Host {
                 permits: Semaphore::new(self.per_host),
+                limiter: self.policy.per_host.as_ref().map(rate::Rate::limiter),
+                state: Mutex::new(HostState {
+                    paused_until: None,
+                    aimd: self.policy.adaptive.then(|| Aimd::new(Instant::now())),
+                    budget: RetryBudget::default(),
+                }),
             };
             (Arc::new(host), 0)
         });
@@ -78,22 +124,24 @@ impl Limits {
         }
     }
 
-    /// Waits for a global slot. Cancel safe: dropping the future gives up
-    /// its place in the queue.
+    /// Waits for a global slot, then for the global rate. Cancel safe:
+    /// dropping the future gives up its place (and takes no rate token).
     pub(crate) async fn global(&self) -> SemaphorePermit<'_> {
-        self.global
+        let permit = self
+            .global
             .acquire()
             .await
-            .expect("the global semaphore is never closed")
+            .expect("the global semaphore is never closed");
+        if let Some(limiter) = &self.global_rate {
+            rate::until_ready(limiter).await;
+        }
+        permit
     }
 
     /// How many hosts are live (for tests).
     #[cfg(test)]
     fn live_hosts(&self) -> usize {
-        self.hosts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        lock(&self.hosts).len()
     }
 }
 
@@ -106,15 +154,82 @@ impl HostLease {
             .await
             .expect("host semaphores are never closed")
     }
+
+    /// Waits until this host may receive a request: its pause is over, its
+    /// fixed rate and its adaptive pacing allow one more.
+    pub(crate) async fn ready(&self) {
+        loop {
+            let paused = lock(&self.host.state).paused_until;
+            if let Some(until) = paused.filter(|until| *until > Instant::now()) {
+                tokio::time::sleep_until(until).await;
+                continue;
+            }
+            if let Some(limiter) = &self.host.limiter {
+                rate::until_ready(limiter).await;
+            }
+            let pacing = {
+                let mut state = lock(&self.host.state);
+                let now = Instant::now();
+                state
+                    .aimd
+                    .as_mut()
+                    .map_or(Duration::ZERO, |aimd| aimd.reserve(now))
+            };
+            if !pacing.is_zero() {
+                tokio::time::sleep(pacing).await;
+            }
+            // A pause that began while this request waited for its rate
+            // still applies to it.
+            let paused = lock(&self.host.state).paused_until;
+            if paused.is_none_or(|until| until <= Instant::now()) {
+                return;
+            }
+        }
+    }
+
+    /// The host asked (with `Retry-After`) that nothing be sent for `wait`.
+    pub(crate) fn pause_for(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut state = lock(&self.host.state);
+        if state.paused_until.is_none_or(|current| current < until) {
+            state.paused_until = Some(until);
+            self.limits.counters.bump(Counter::HostPauses);
+        }
+    }
+
+    /// Feeds one attempt's result to adaptive throttling.
+    pub(crate) fn observe(&self, signal: Signal) {
+        let cut = {
+            let mut state = lock(&self.host.state);
+            let now = Instant::now();
+            state
+                .aimd
+                .as_mut()
+                .is_some_and(|aimd| aimd.observe(signal, now))
+        };
+        if cut {
+            self.limits.counters.bump(Counter::ThrottleDecreases);
+        }
+    }
+
+    /// A first attempt: adds to the host's retry budget.
+    pub(crate) fn first_attempt(&self) {
+        lock(&self.host.state).budget.deposit();
+    }
+
+    /// Asks the host's retry budget for one retry.
+    pub(crate) fn allow_retry(&self) -> bool {
+        let allowed = lock(&self.host.state).budget.withdraw();
+        if !allowed {
+            self.limits.counters.bump(Counter::RetryBudgetExhausted);
+        }
+        allowed
+    }
 }
 
 impl Drop for HostLease {
     fn drop(&mut self) {
-        let mut hosts = self
-            .limits
-            .hosts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut hosts = lock(&self.limits.hosts);
         if let Some(entry) = hosts.get_mut(&self.key) {
             entry.1 -= 1;
             if entry.1 == 0 {
@@ -128,6 +243,10 @@ impl Drop for HostLease {
 mod tests {
     use super::*;
 
+    fn limits(global: usize, per_host: usize) -> Arc<Limits> {
+        Arc::new(Limits::new(global, per_host, RatePolicy::default()))
+    }
+
     #[test]
     fn keys_name_the_origin() {
         let key = |s| host_key(&Url::parse(s).expect("url"));
@@ -138,7 +257,7 @@ mod tests {
 
     #[tokio::test]
     async fn hosts_are_forgotten_when_unused() {
-        let limits = Arc::new(Limits::new(4, 2));
+        let limits = limits(4, 2);
         let a1 = limits.lease("a".into());
         let a2 = limits.lease("a".into());
         let b = limits.lease("b".into());
@@ -151,7 +270,7 @@ mod tests {
 
     #[tokio::test]
     async fn per_host_permits_are_shared_by_leases() {
-        let limits = Arc::new(Limits::new(4, 1));
+        let limits = limits(4, 1);
         let a1 = limits.lease("a".into());
         let a2 = limits.lease("a".into());
         let held = a1.acquire().await;
@@ -166,5 +285,29 @@ mod tests {
         );
         drop(held);
         assert!(a2.host.permits.try_acquire().is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_every_request_to_the_host_only() {
+        let limits = limits(4, 4);
+        let a1 = limits.lease("a".into());
+        let a2 = limits.lease("a".into());
+        let b = limits.lease("b".into());
+        a1.pause_for(Duration::from_secs(2));
+        a1.pause_for(Duration::from_secs(1)); // a shorter pause does not shorten it
+        let start = Instant::now();
+        b.ready().await;
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "other hosts are not paused"
+        );
+        a2.ready().await;
+        assert!(
+            start.elapsed() >= Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(limits.counters.snapshot().host_pauses, 1);
     }
 }

@@ -101,11 +101,14 @@ async fn gather_keeps_input_order_and_isolates_failures() {
                 );
             }
             Slot::Refused(_) => {
+                // 100 requests to one dead host: its retry budget (10 plus
+                // 20% of first attempts) ends the retries early for most.
                 assert_eq!(
-                    (outcome.status, kind, outcome.attempts),
-                    (None, Some(ErrorKind::Connect), 4),
+                    (outcome.status, kind),
+                    (None, Some(ErrorKind::Connect)),
                     "{record}"
                 );
+                assert!((1..=4).contains(&outcome.attempts), "{record}");
             }
             Slot::Invalid(_) => {
                 assert_eq!(
