@@ -4,12 +4,18 @@
 //! Each fault takes the socket over once the request has been read in full
 //! and ends the connection; nothing else is ever sent on it. Slow and huge
 //! responses are well-formed, so they live in `response.rs`, not here.
+//!
+//! Over TLS the bytes go through the TLS layer (the garbage is encrypted, as
+//! a broken server behind TLS would send it); a clean close sends
+//! `close_notify` before the FIN, and a reset takes the TCP socket back and
+//! sends a bare RST.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+
+use crate::stream::Stream;
 
 /// A way to break a connection.
 #[derive(Debug)]
@@ -55,7 +61,8 @@ pub(crate) fn invalid_header() -> Fault {
 }
 
 /// Closes with RST instead of FIN: `SO_LINGER` 0, then close.
-fn reset(stream: TcpStream) {
+fn reset(stream: impl Stream) {
+    let stream = stream.into_tcp();
     // `set_linger` is deprecated in tokio because a non-zero linger blocks
     // the thread in `close`; a zero linger never blocks (the kernel drops the
     // send queue and sends RST at once), which is exactly the fault we want.
@@ -68,14 +75,14 @@ fn reset(stream: TcpStream) {
 
 /// Writes `bytes`, then closes cleanly (FIN). Errors mean the client already
 /// left, which ends the fault just the same.
-async fn write_and_close(mut stream: TcpStream, bytes: &[u8]) {
+async fn write_and_close(mut stream: impl Stream, bytes: &[u8]) {
     if stream.write_all(bytes).await.is_ok() {
         let _ = stream.shutdown().await;
     }
 }
 
 /// Breaks the connection as `fault` says. Consumes the socket.
-pub(crate) async fn inject(fault: Fault, mut stream: TcpStream) {
+pub(crate) async fn inject(fault: Fault, mut stream: impl Stream) {
     match fault {
         Fault::ResetBeforeHeaders => reset(stream),
         Fault::ResetMidBody => {

@@ -5,7 +5,8 @@
 //! are known before `start` returns), then serves them from its own std
 //! thread with its own current-thread tokio runtime, independent of whatever
 //! runtime the test uses. Dropping it stops that thread and reports any
-//! connection handler that panicked.
+//! connection handler that panicked. With [`Options::tls`] every listener
+//! serves HTTPS with a certificate made at start ([`Testbed::ca_pem`]).
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use tokio::task::JoinSet;
 
 use crate::journal::Journal;
 use crate::server::{self, Shared};
+use crate::tls::Certificate;
 
 /// How to start a [`Testbed`].
 #[derive(Clone, Debug, Default)]
@@ -27,6 +29,10 @@ pub struct Options {
     /// Close keep-alive connections that stay idle this long between requests
     /// (FAULTS row 21); `None` keeps them open until the client closes them.
     pub idle_close: Option<Duration>,
+    /// Serve HTTPS on every listener, with a self-signed certificate for
+    /// `localhost` and `127.0.0.1` made at start (FAULTS row 17); URLs are
+    /// then `https://`, and [`Testbed::ca_pem`] is what a client must trust.
+    pub tls: bool,
 }
 
 /// A running fault-injecting HTTP server on 127.0.0.1.
@@ -37,6 +43,8 @@ pub struct Options {
 #[derive(Debug)]
 pub struct Testbed {
     addrs: Vec<SocketAddr>,
+    /// `"http"`, or `"https"` when serving TLS.
+    scheme: &'static str,
     shared: Arc<Shared>,
     /// Dropping the sender is the shutdown signal: every accept loop waits on
     /// a receiver's `changed()`, which completes once the sender is gone.
@@ -59,8 +67,12 @@ impl Testbed {
     ///
     /// # Panics
     ///
-    /// If a loopback port cannot be bound or the server thread cannot start.
+    /// If a loopback port cannot be bound, the server thread cannot start,
+    /// or (with `tls`) the certificate cannot be made.
     pub fn start_with(options: Options) -> Testbed {
+        let tls = options.tls.then(|| {
+            Certificate::generate().expect("making a self-signed certificate with fixed parameters")
+        });
         let listeners: Vec<TcpListener> = (0..options.listeners.max(1))
             .map(|_| {
                 let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -76,7 +88,8 @@ impl Testbed {
             .map(|l| l.local_addr().expect("a bound listener has an address"))
             .collect();
         let ports: Vec<u16> = addrs.iter().map(SocketAddr::port).collect();
-        let shared = Arc::new(Shared::new(&ports, true, options.idle_close));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let shared = Arc::new(Shared::new(&ports, true, options.idle_close, tls));
         let (shutdown, stop) = watch::channel(());
 
         let thread_shared = Arc::clone(&shared);
@@ -86,6 +99,7 @@ impl Testbed {
             .expect("spawning the testbed thread");
         Testbed {
             addrs,
+            scheme,
             shared,
             shutdown: Some(shutdown),
             thread: Some(thread),
@@ -102,13 +116,14 @@ impl Testbed {
         self.addrs.clone()
     }
 
-    /// `http://127.0.0.1:PORT` + `path` on the first listener.
+    /// `http://127.0.0.1:PORT` + `path` on the first listener
+    /// (`https://` when serving TLS).
     pub fn url(&self, path: &str) -> String {
         self.url_on(0, path)
     }
 
-    /// `http://127.0.0.1:PORT` + `path` on listener number `listener`.
-    /// A `path` without a leading `/` gets one.
+    /// `http://127.0.0.1:PORT` + `path` on listener number `listener`
+    /// (`https://` when serving TLS). A `path` without a leading `/` gets one.
     ///
     /// # Panics
     ///
@@ -116,7 +131,14 @@ impl Testbed {
     pub fn url_on(&self, listener: usize, path: &str) -> String {
         let addr = self.addrs[listener];
         let slash = if path.starts_with('/') { "" } else { "/" };
-        format!("http://{addr}{slash}{path}")
+        format!("{}://{addr}{slash}{path}", self.scheme)
+    }
+
+    /// The certificate the listeners serve, in PEM, when serving TLS: the
+    /// one root a client must trust to reach them (it is self-signed, so it
+    /// is its own CA). `None` for plain HTTP.
+    pub fn ca_pem(&self) -> Option<String> {
+        self.shared.tls.as_ref().map(|cert| cert.pem().to_owned())
     }
 
     /// What the server has seen so far.
@@ -177,8 +199,8 @@ fn run(listeners: Vec<TcpListener>, shared: Arc<Shared>, stop: watch::Receiver<(
 }
 
 /// Serves the testbed's URL grammar on `listener` until the returned future
-/// is dropped (or its runtime shuts down). This is the `testbed` binary's
-/// server; tests use [`Testbed`] instead.
+/// is dropped (or its runtime shuts down), over HTTPS with `tls` when given.
+/// This is the `testbed` binary's server; tests use [`Testbed`] instead.
 ///
 /// It keeps no per-request journal, so memory stays flat however long a
 /// benchmark runs.
@@ -190,6 +212,7 @@ fn run(listeners: Vec<TcpListener>, shared: Arc<Shared>, stop: watch::Receiver<(
 pub async fn serve(
     listener: tokio::net::TcpListener,
     idle_close: Option<Duration>,
+    tls: Option<Certificate>,
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     if !addr.ip().is_loopback() {
@@ -198,7 +221,7 @@ pub async fn serve(
             format!("testbed serves on loopback only, not {addr}"),
         ));
     }
-    let shared = Arc::new(Shared::new(&[addr.port()], false, idle_close));
+    let shared = Arc::new(Shared::new(&[addr.port()], false, idle_close, tls));
     let panics = server::accept_loop(listener, shared, std::future::pending()).await;
     // `pending()` never completes, so the loop never ends; keep the types honest.
     debug_assert!(panics.is_empty());

@@ -6,13 +6,15 @@
 //! high-water marks, which is how tests check global and per-host concurrency
 //! limits (FAULTS row 22). A request is in flight from the moment its head is
 //! parsed until its response is fully written or its fault has finished; the
-//! [`InFlight`] guard returned by [`Journal::begin`] marks that span.
+//! [`InFlight`] guard returned by [`Journal::begin`] marks that span. It
+//! also counts connections, including those that never carried a request (a
+//! TLS client that refused the certificate, FAULTS row 17).
 //!
 //! The journal is shared by all connection handlers of one testbed, on any
 //! runtime thread, so it uses only a `std::sync::Mutex` (never held across an
 //! `.await`) and atomics.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -82,6 +84,8 @@ pub struct Journal {
     /// keeping every request would grow memory without bound).
     seen: Option<Mutex<Vec<Seen>>>,
     total: AtomicUsize,
+    /// Connections accepted so far; the next one's id.
+    connections: AtomicU64,
     all: Gauge,
     /// One gauge per listener port; fixed when the testbed starts, so a plain
     /// `Vec` searched linearly (a handful of entries) needs no lock.
@@ -94,9 +98,15 @@ impl Journal {
         Journal {
             seen: record.then(|| Mutex::new(Vec::new())),
             total: AtomicUsize::new(0),
+            connections: AtomicU64::new(0),
             all: Gauge::default(),
             per_port: ports.iter().map(|&p| (p, Gauge::default())).collect(),
         }
+    }
+
+    /// Counts a connection just accepted and returns its id ([`Seen::connection`]).
+    pub(crate) fn connected(&self) -> u64 {
+        self.connections.fetch_add(1, Ordering::SeqCst)
     }
 
     /// Marks a request on `port` as in flight until the guard is dropped.
@@ -177,6 +187,14 @@ impl Journal {
     pub fn total(&self) -> usize {
         self.total.load(Ordering::SeqCst)
     }
+
+    /// How many connections were accepted in all, whether or not a request
+    /// came on them. Over TLS a connection is counted before its handshake,
+    /// so a client that refused the certificate shows here and not in
+    /// [`total`](Journal::total).
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
+    }
 }
 
 /// Locks the list even if a handler panicked while holding it: the list is
@@ -229,6 +247,7 @@ mod tests {
         assert_eq!(j.count("/a"), 2);
         assert_eq!(j.count_method("POST", "/a"), 1);
         assert_eq!(j.total(), 3);
+        assert_eq!((j.connected(), j.connected(), j.connections()), (0, 1, 2));
         assert_eq!(j.requests()[2].path, "/b");
         assert_eq!(j.requests()[0].header("X-A"), Some("1"));
     }

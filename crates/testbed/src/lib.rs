@@ -2,8 +2,8 @@
 //! path, for volley's tests, benchmarks and demo. It binds to 127.0.0.1 only.
 //!
 //! ```text
-//! TcpListener ─► server (accept, keep-alive loop) ─► request (head + body) ─► journal
-//!                      │                                                    (Seen, in-flight marks)
+//! TcpListener ─► server (accept, TLS handshake, keep-alive loop) ─► request (head + body) ─► journal
+//!                      │                                                                     (Seen, connections, in-flight marks)
 //!                      └─► routes (URL grammar) ─┬─► response (well-formed; slow, huge, encoded)
 //!                                                └─► fault (reset, truncate, malformed)
 //! ```
@@ -13,6 +13,13 @@
 //! fails the test if a connection handler panicked. [`closed_port`] and
 //! [`NeverAccept`] give addresses that refuse or never complete a connect.
 //! The `testbed` binary serves the same grammar on a fixed port ([`serve`]).
+//!
+//! With [`Options::tls`] (the binary's `--tls`) every listener serves the
+//! same grammar over HTTPS instead, with a self-signed [`Certificate`] for
+//! `localhost` and `127.0.0.1` made at start; [`Testbed::ca_pem`] gives it to
+//! the client that should trust it (FAULTS row 17). The connection handler
+//! is generic over the stream, so every route and fault behaves the same;
+//! resets are bare TCP RSTs, clean closes send `close_notify` first.
 //!
 //! # URL grammar
 //!
@@ -61,8 +68,11 @@ mod response;
 mod routes;
 mod server;
 mod sockets;
+mod stream;
+mod tls;
 
 pub use harness::{serve, Options, Testbed};
 pub use journal::{Journal, Seen};
 pub use payload::{json_item, pattern_byte, text_line};
 pub use sockets::{closed_port, NeverAccept};
+pub use tls::Certificate;

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+
+use crate::stream::Stream;
 
 /// Largest request head accepted (request line and headers).
 const MAX_HEAD: usize = 64 * 1024;
@@ -75,15 +76,15 @@ pub(crate) struct Request {
     pub body: Bytes,
 }
 
-/// One accepted connection: the socket and its read buffer.
+/// One accepted connection: the socket (plain or TLS) and its read buffer.
 #[derive(Debug)]
-pub(crate) struct Conn {
-    pub stream: TcpStream,
+pub(crate) struct Conn<S> {
+    pub stream: S,
     buf: BytesMut,
 }
 
-impl Conn {
-    pub fn new(stream: TcpStream) -> Conn {
+impl<S: Stream> Conn<S> {
+    pub fn new(stream: S) -> Conn<S> {
         Conn {
             stream,
             buf: BytesMut::with_capacity(8 * 1024),
@@ -149,28 +150,45 @@ impl Conn {
     }
 
     /// Completes when the client hangs up, as far as can be told without
-    /// writing: while nothing of a next request is buffered, a FIN or RST on
-    /// the socket means it is gone. If it has sent more (pipelining), it is
-    /// still there and this never completes.
+    /// writing: while nothing of a next request is buffered, an end of
+    /// stream or a read error means it is gone. If it has sent more
+    /// (pipelining), that is kept in the buffer for the next [`read_head`],
+    /// the client is still there, and this never completes.
     ///
     /// Used while a response is held back (`/delay`, a slow trickle) so the
     /// handler, and its in-flight count, ends when the client gives up, not
     /// when the delay runs out; otherwise a client that times out and retries
     /// would show the server more requests in flight than it really has.
     /// (A client that only half-closes its side is taken as gone, too.)
-    pub async fn hung_up(&self) {
+    ///
+    /// It reads rather than peeks at the socket so that it works the same
+    /// over TLS, where a client's `close_notify` is bytes on the wire but an
+    /// end of stream once decrypted.
+    ///
+    /// [`read_head`]: Conn::read_head
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a read that has not completed has taken nothing from the
+    /// stream (tokio's sockets, and tokio-rustls, which keeps undelivered
+    /// plaintext inside rustls), and one that has is in the buffer.
+    pub async fn hung_up(&mut self) {
         if self.buf.is_empty() {
-            hung_up(&self.stream).await;
-        } else {
-            std::future::pending::<()>().await;
+            match self.fill().await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
         }
+        std::future::pending::<()>().await;
     }
 
     /// Tells a client that sent `Expect: 100-continue` to go ahead.
     pub async fn send_continue(&mut self) -> io::Result<()> {
         self.stream
             .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
-            .await
+            .await?;
+        // Over TLS the interim response may still sit in rustls's buffer.
+        self.stream.flush().await
     }
 
     /// Reads the body that follows `head`, in full.
@@ -226,19 +244,6 @@ impl Conn {
                 return Err(ReadError::Gone);
             }
         }
-    }
-}
-
-/// Completes when a FIN or RST arrives on `stream`; never if data arrives.
-///
-/// # Cancel safety
-///
-/// Cancel safe: `peek` consumes nothing.
-pub(crate) async fn hung_up(stream: &TcpStream) {
-    let mut byte = [0u8; 1];
-    match stream.peek(&mut byte).await {
-        Ok(0) | Err(_) => {}
-        Ok(_) => std::future::pending::<()>().await,
     }
 }
 

@@ -5,7 +5,8 @@
 //! the testbed fast under benchmarks); large or slow bodies are streamed:
 //! the binary pattern in 64 KiB writes with a length or chunked (FAULTS row
 //! 14), or one byte at a time (row 6). Malformed responses are not built
-//! here: they are faults (`fault.rs`).
+//! here: they are faults (`fault.rs`). Every response ends with a flush, so
+//! over TLS nothing is left in rustls's buffer while the client waits.
 
 use std::fmt::Write as _;
 use std::io;
@@ -13,10 +14,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 
 use crate::payload;
-use crate::request;
+use crate::request::Conn;
+use crate::stream::Stream;
 
 /// What follows the head.
 #[derive(Debug)]
@@ -126,11 +127,23 @@ pub(crate) enum Connection {
     Close,
 }
 
-/// Writes `response`. `head_only` answers a HEAD request (headers, no body).
+/// Writes `response` on `conn` and flushes it. `head_only` answers a HEAD
+/// request (headers, no body).
 ///
 /// An error means the client went away; the caller drops the connection.
-pub(crate) async fn write(
-    stream: &mut TcpStream,
+pub(crate) async fn write<S: Stream>(
+    conn: &mut Conn<S>,
+    response: Response,
+    head_only: bool,
+    connection: Connection,
+) -> io::Result<()> {
+    send(conn, response, head_only, connection).await?;
+    conn.stream.flush().await
+}
+
+/// [`write()`] without the final flush.
+async fn send<S: Stream>(
+    conn: &mut Conn<S>,
     response: Response,
     head_only: bool,
     connection: Connection,
@@ -164,6 +177,7 @@ pub(crate) async fn write(
         Connection::Close => head.push_str("Connection: close\r\n"),
     }
     head.push_str("\r\n");
+    let stream = &mut conn.stream;
     if head_only || no_body {
         return stream.write_all(head.as_bytes()).await;
     }
@@ -197,17 +211,20 @@ pub(crate) async fn write(
         }
         Body::Trickle { interval, len } => {
             stream.write_all(head.as_bytes()).await?;
+            stream.flush().await?;
             for i in 0..len {
                 // Stop as soon as the client leaves rather than at the next
                 // write, which may be a long interval away. Both arms are
-                // cancel safe (`hung_up` only peeks).
+                // cancel safe (a pipelined request `hung_up` reads is kept
+                // in the connection's buffer).
                 tokio::select! {
                     () = tokio::time::sleep(interval) => {}
-                    () = request::hung_up(stream) => {
+                    () = conn.hung_up() => {
                         return Err(io::ErrorKind::ConnectionAborted.into());
                     }
                 }
-                stream.write_all(&[payload::pattern_byte(i)]).await?;
+                conn.stream.write_all(&[payload::pattern_byte(i)]).await?;
+                conn.stream.flush().await?;
             }
             Ok(())
         }
@@ -215,7 +232,7 @@ pub(crate) async fn write(
 }
 
 /// Writes head and body, in a single write when the body is small.
-async fn write_with_head(stream: &mut TcpStream, head: String, body: &[u8]) -> io::Result<()> {
+async fn write_with_head<S: Stream>(stream: &mut S, head: String, body: &[u8]) -> io::Result<()> {
     if body.len() <= 16 * 1024 {
         let mut all = head.into_bytes();
         all.extend_from_slice(body);

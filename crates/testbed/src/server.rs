@@ -1,13 +1,14 @@
 //! The server loop: accepting connections and serving requests on each.
 //!
-//! One task per listener accepts; one task per connection reads requests one
-//! after another (keep-alive, pipelining), journals each, asks `routes` what
-//! to do and does it. The accept task owns its connection tasks in a
-//! `JoinSet`, so it can reap them as they end and collect the message of any
-//! that panicked: the `Testbed`'s `Drop` turns those into a test failure.
+//! One task per listener accepts; one task per connection performs the TLS
+//! handshake when the testbed serves HTTPS, then reads requests one after
+//! another (keep-alive, pipelining), journals each, asks `routes` what to do
+//! and does it, the same over plain TCP and TLS ([`Stream`]). The accept
+//! task owns its connection tasks in a `JoinSet`, so it can reap them as they
+//! end and collect the message of any that panicked: the `Testbed`'s `Drop`
+//! turns those into a test failure.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,12 @@ use crate::journal::{Journal, Seen};
 use crate::request::{Conn, ReadError, Request};
 use crate::response::{self, Connection, Response};
 use crate::routes::{self, Action, Counters};
+use crate::stream::Stream;
+use crate::tls::Certificate;
+
+/// How long a TLS client may take to complete its handshake. A client that
+/// connects and never speaks would otherwise hold its task until shutdown.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// State shared by every listener and connection of one testbed.
 #[derive(Debug)]
@@ -27,16 +34,22 @@ pub(crate) struct Shared {
     pub journal: Journal,
     pub counters: Counters,
     pub idle_close: Option<Duration>,
-    next_connection: AtomicU64,
+    /// `Some` when every listener serves HTTPS with this certificate.
+    pub tls: Option<Certificate>,
 }
 
 impl Shared {
-    pub fn new(ports: &[u16], record: bool, idle_close: Option<Duration>) -> Shared {
+    pub fn new(
+        ports: &[u16],
+        record: bool,
+        idle_close: Option<Duration>,
+        tls: Option<Certificate>,
+    ) -> Shared {
         Shared {
             journal: Journal::new(ports, record),
             counters: Counters::default(),
             idle_close,
-            next_connection: AtomicU64::new(0),
+            tls,
         }
     }
 }
@@ -93,17 +106,36 @@ pub(crate) fn panic_message(done: Result<(), JoinError>) -> Option<String> {
     Some(message)
 }
 
-/// Serves requests on one connection until it closes or a fault ends it.
+/// Serves one accepted connection: the TLS handshake first when the testbed
+/// serves HTTPS, then its requests.
 async fn serve_connection(stream: TcpStream, port: u16, shared: Arc<Shared>) {
-    let connection = shared.next_connection.fetch_add(1, Ordering::Relaxed);
+    // Counted before the handshake, so a client that refuses the
+    // certificate still shows as a connection (FAULTS row 17: one attempt).
+    let connection = shared.journal.connected();
     // Responses go out in one write each; Nagle would only delay them.
     let _ = stream.set_nodelay(true);
+    match &shared.tls {
+        None => serve_requests(stream, port, connection, &shared).await,
+        Some(cert) => {
+            let handshake = cert.acceptor().accept(stream);
+            // A failed handshake (the client refused the certificate, or
+            // spoke no TLS) or one that never finishes ends the connection:
+            // no request was sent, so there is nothing to journal or answer.
+            if let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+                serve_requests(tls, port, connection, &shared).await;
+            }
+        }
+    }
+}
+
+/// Serves requests on one connection until it closes or a fault ends it.
+async fn serve_requests<S: Stream>(stream: S, port: u16, connection: u64, shared: &Shared) {
     let mut conn = Conn::new(stream);
     loop {
         let head = match conn.read_head(shared.idle_close).await {
             Ok(Some(head)) => head,
             Ok(None) => return close(conn.stream).await,
-            Err(error) => return reject(conn.stream, error).await,
+            Err(error) => return reject(conn, error).await,
         };
         let at = Instant::now();
         // In flight from here until this iteration ends: response written,
@@ -114,7 +146,7 @@ async fn serve_connection(stream: TcpStream, port: u16, shared: Arc<Shared>) {
         }
         let body = match conn.read_body(head.framing).await {
             Ok(body) => body,
-            Err(error) => return reject(conn.stream, error).await,
+            Err(error) => return reject(conn, error).await,
         };
         shared.journal.record(|| Seen {
             method: head.method.clone(),
@@ -145,7 +177,7 @@ async fn serve_connection(stream: TcpStream, port: u16, shared: Arc<Shared>) {
                     (true, true) => Connection::KeepAlive,
                     (true, false) => Connection::Default,
                 };
-                if response::write(&mut conn.stream, response, head_only, connection)
+                if response::write(&mut conn, response, head_only, connection)
                     .await
                     .is_err()
                 {
@@ -161,22 +193,22 @@ async fn serve_connection(stream: TcpStream, port: u16, shared: Arc<Shared>) {
 }
 
 /// Answers a request that could not be read, when there is anyone to answer.
-async fn reject(stream: TcpStream, error: ReadError) {
-    let mut stream = stream;
+async fn reject<S: Stream>(mut conn: Conn<S>, error: ReadError) {
     let response = match error {
         ReadError::Gone => return,
         ReadError::Malformed(message) => Response::error(400, &message),
         ReadError::TooLarge(status) => Response::error(status, "request too large"),
     };
-    if response::write(&mut stream, response, false, Connection::Close)
+    if response::write(&mut conn, response, false, Connection::Close)
         .await
         .is_ok()
     {
-        close(stream).await;
+        close(conn.stream).await;
     }
 }
 
-/// Closes cleanly: FIN after everything written, then release the socket.
-async fn close(mut stream: TcpStream) {
+/// Closes cleanly: FIN after everything written (over TLS, `close_notify`
+/// first), then release the socket.
+async fn close(mut stream: impl Stream) {
     let _ = stream.shutdown().await;
 }

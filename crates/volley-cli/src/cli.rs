@@ -23,10 +23,16 @@ Examples:
   volley urls.txt --rate 50/s --host-rate 10/s -o out.jsonl
       At most 50 requests/s in all and 10/s to any one host, with retries and
       Retry-After honoured for the whole host.
+  volley ids.jsonl --rate 50/s -o users.jsonl --resume
+      Run again after a crash or Ctrl-C: finished requests are kept and not
+      fetched again; the rest are appended.
+  volley urls.txt --shard 2/8 -o part-2.jsonl
+      One of 8 machines: only the hosts that hash to shard 2.
   volley demo
       Run 10,000 requests against the built-in local test API.
 
-Exit status: 0 all succeeded, 1 some failed (see --fail-on), 2 usage or input error.";
+Exit status: 0 all succeeded, 1 some failed (see --fail-on) or output failed,
+2 usage or input error, 130 interrupted (resumable with --resume).";
 
 /// volley: fetch many web-API endpoints concurrently and reliably.
 ///
@@ -158,6 +164,28 @@ pub struct Args {
     #[arg(long, default_value = "1MiB", value_parser = parse_size, value_name = "SIZE")]
     pub max_line: u64,
 
+    /// Continue an interrupted run: keep the records already in -o FILE
+    /// (repairing a torn last line), skip their requests, append the rest.
+    #[arg(long, requires = "output")]
+    pub resume: bool,
+
+    /// With --resume: drop damaged lines from the output instead of refusing.
+    #[arg(long, requires = "resume")]
+    pub repair: bool,
+
+    /// With --resume: send again non-idempotent requests whose earlier
+    /// outcome is unknown, instead of recording them as outcome_unknown.
+    #[arg(long, requires = "resume")]
+    pub replay_unknown: bool,
+
+    /// Run only shard K of N: the requests whose host hashes to K (e.g. 0/4).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<volley::Shard>,
+
+    /// On Ctrl-C or SIGTERM, how long requests in flight may take to finish.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    pub grace: Duration,
+
     /// No summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
@@ -213,6 +241,11 @@ pub struct Config {
     pub defaults: Defaults,
     pub max_line: usize,
     pub read_ahead: usize,
+    pub resume: bool,
+    pub repair: bool,
+    pub replay_unknown: bool,
+    pub shard: Option<volley::Shard>,
+    pub grace: Duration,
     /// The engine, configured.
     pub client: volley::ClientBuilder,
 }
@@ -316,6 +349,11 @@ impl Args {
             defaults,
             max_line: usize::try_from(self.max_line).unwrap_or(usize::MAX),
             read_ahead,
+            resume: self.resume,
+            repair: self.repair,
+            replay_unknown: self.replay_unknown,
+            shard: self.shard,
+            grace: self.grace,
             client,
         })
     }

@@ -13,7 +13,11 @@
 pub mod cli;
 pub mod demo;
 pub mod exit;
+pub mod forward;
 pub mod input;
+pub mod intents;
+pub mod resume;
+pub mod signals;
 pub mod sink;
 pub mod summary;
 pub mod units;
@@ -29,8 +33,11 @@ use tokio::sync::{mpsc, Semaphore};
 
 use crate::cli::{Args, Command, Config};
 use crate::exit::Exit;
+use crate::forward::Forwarder;
 use crate::input::{Item, LineParser, Source};
-use crate::sink::{Sink, SinkError};
+use crate::intents::IntentLog;
+use crate::resume::Done;
+use crate::sink::{Entry, Output, Sink, SinkError};
 use crate::summary::Tally;
 
 /// Parses the process arguments, runs, and returns the exit status.
@@ -94,11 +101,15 @@ pub struct Report {
 /// Everything that can be checked before the first request.
 struct Prepared {
     sources: Vec<Source>,
-    output: Box<dyn std::io::Write + Send>,
+    output: Box<dyn Output>,
     client: volley::Client,
+    done: Done,
+    /// `outcome_unknown` records owed from an earlier run.
+    owed: Vec<volley::Outcome>,
+    intents: Option<Arc<IntentLog>>,
 }
 
-fn prepare(config: &mut Config) -> anyhow::Result<Prepared> {
+fn prepare(config: &mut Config, stop: &volley::CancellationToken) -> anyhow::Result<Prepared> {
     if config.inputs.is_empty() {
         if std::io::stdin().is_terminal() {
             anyhow::bail!(
@@ -113,20 +124,64 @@ fn prepare(config: &mut Config) -> anyhow::Result<Prepared> {
         .map(|name| Source::open(name))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let builder = std::mem::take(&mut config.client);
-    let client = builder.build().context("invalid settings")?;
-    // Created (and so truncated) last: a usage error must not destroy an
-    // existing output file.
-    let output: Box<dyn std::io::Write + Send> = match &config.output {
-        Some(path) => Box::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        ),
-        None => Box::new(std::io::stdout()),
+    // Built once here only to check the settings before any file is touched.
+    builder.clone().build().context("invalid settings")?;
+    let (mut done, mut owed) = (Done::default(), Vec::new());
+    if let (true, Some(path)) = (config.resume, &config.output) {
+        done = resume::scan(path, config.repair)?;
+        if !config.replay_unknown {
+            owed = intents::unresolved(path, &mut done)
+                .with_context(|| format!("cannot read {}", intents::path_for(path).display()))?;
+        }
+        if done.torn_bytes > 0 {
+            eprintln!(
+                "volley: resume: cut a torn last line ({} bytes) from {}",
+                done.torn_bytes,
+                path.display()
+            );
+        }
+        if done.dropped > 0 {
+            eprintln!(
+                "volley: resume: dropped {} damaged lines from {}",
+                done.dropped,
+                path.display()
+            );
+        }
+    }
+    // Opened (and, without --resume, truncated) last: a usage error must not
+    // destroy an existing output file.
+    let (output, intents): (Box<dyn Output>, _) = match &config.output {
+        Some(path) => {
+            let mut options = std::fs::OpenOptions::new();
+            options.create(true);
+            if config.resume {
+                options.append(true);
+            } else {
+                options.write(true).truncate(true);
+                intents::remove(path); // a fresh run owes nothing
+            }
+            let file = options
+                .open(path)
+                .with_context(|| format!("cannot open {} for writing", path.display()))?;
+            let log = IntentLog::open(path, stop.clone())
+                .with_context(|| format!("cannot create {}", intents::path_for(path).display()))?;
+            (Box::new(file), Some(Arc::new(log)))
+        }
+        None => (Box::new(std::io::stdout()), None),
     };
+    let client = match &intents {
+        Some(log) => builder.intent_hook(Arc::clone(log) as Arc<dyn volley::IntentHook>),
+        None => builder,
+    }
+    .build()
+    .context("invalid settings")?;
     Ok(Prepared {
         sources,
         output,
         client,
+        done,
+        owed,
+        intents,
     })
 }
 
@@ -136,22 +191,31 @@ fn prepare(config: &mut Config) -> anyhow::Result<Prepared> {
 /// # Errors
 ///
 /// Problems found before any request (unreadable input, unwritable output,
-/// invalid settings); the caller exits 2.
+/// damaged output to resume, invalid settings); the caller exits 2.
 pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
+    // Cancelled by a signal or a failing intent log: start nothing new.
+    let stop = volley::CancellationToken::new();
     let Prepared {
         sources,
         output,
         client,
-    } = prepare(&mut config)?;
+        done,
+        owed,
+        intents,
+    } = prepare(&mut config, &stop)?;
     let started = Instant::now();
+    let resumed_owed = owed.len();
+
+    // Ctrl-C / SIGTERM: stop reading, drain, exit 130 (see `signals`).
+    let interrupted = signals::listen(stop.clone());
 
     // reader thread → forwarder: input items, in input order.
-    let (item_tx, mut item_rx) = mpsc::channel::<Item>(256);
+    let (item_tx, item_rx) = mpsc::channel::<Item>(256);
     let parser = LineParser::new(config.defaults.clone(), config.max_line);
     let reader = input::spawn(sources, parser, item_tx);
 
     // engine and forwarder → sink thread: records.
-    let (record_tx, record_rx) = mpsc::channel::<volley::Outcome>(1024);
+    let (record_tx, record_rx) = mpsc::channel::<Entry>(1024);
     // In ordered mode, one permit per item between reading and writing (see sink).
     let window = config
         .ordered
@@ -162,44 +226,57 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
         config.fail_on.clone(),
         window.clone(),
     );
-    let sink = std::thread::spawn(move || sink.run(record_rx));
+    let sink = std::thread::spawn(move || sink.run(owed, record_rx));
 
-    // forwarder → engine: valid specs. Invalid lines skip the engine.
+    // forwarder → engine: valid specs to fetch. Invalid lines skip the engine.
     let (spec_tx, spec_rx) = mpsc::channel::<volley::RequestSpec>(64);
-    let invalid_tx = record_tx.clone();
-    let forwarder = tokio::spawn(async move {
-        while let Some(item) = item_rx.recv().await {
-            if let Some(window) = &window {
-                // Returned by the sink once this item's record is written.
-                let Ok(permit) = window.acquire().await else {
-                    break;
-                };
-                permit.forget();
-            }
-            let delivered = match item {
-                Item::Spec(spec) => spec_tx.send(spec).await.is_ok(),
-                Item::Invalid(record) => invalid_tx.send(record).await.is_ok(),
-            };
-            if !delivered {
-                break;
-            }
+    let forwarder = tokio::spawn(
+        Forwarder {
+            items: item_rx,
+            specs: spec_tx,
+            records: record_tx.clone(),
+            window,
+            done,
+            shard: config.shard,
+            stop: stop.clone(),
         }
-    });
+        .run(),
+    );
 
     let specs = futures_util::stream::unfold(spec_rx, |mut rx| async move {
         let spec = rx.recv().await?;
         Some((spec, rx))
     });
+    let mut abandoned = false;
     {
-        // The engine's stream lives in this block only. Its driver task owns
-        // `spec_rx`; when the sink stops early (`volley … | head`) this loop
-        // ends with requests still queued, and leaving the block drops the
-        // stream, which stops the driver and aborts requests in flight (it
-        // would otherwise wait for window room that never comes).
-        let mut outcomes = std::pin::pin!(client.stream_from(specs));
-        while let Some(outcome) = outcomes.next().await {
-            if record_tx.send(outcome).await.is_err() {
-                break; // the sink stopped; its result says why
+        // The engine's stream lives in this block only. When the sink stops
+        // early (`volley … | head`) or the grace period ends, leaving the
+        // block drops the stream, which stops its driver and aborts requests
+        // in flight.
+        let mut outcomes = std::pin::pin!(client.stream_until(specs, stop.clone()));
+        let grace = config.grace;
+        let mut grace_over = std::pin::pin!({
+            let stop = stop.clone();
+            async move {
+                stop.cancelled().await;
+                tokio::time::sleep(grace).await;
+            }
+        });
+        loop {
+            tokio::select! {
+                outcome = outcomes.next() => match outcome {
+                    Some(outcome) => {
+                        if record_tx.send(Entry::Record(outcome)).await.is_err() {
+                            break; // the sink stopped; its result says why
+                        }
+                    }
+                    None => break,
+                },
+                () = &mut grace_over => {
+                    eprintln!("volley: grace period over: abandoning the requests still in flight");
+                    abandoned = true;
+                    break;
+                }
             }
         }
     }
@@ -210,7 +287,7 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
     // reader (waiting on a stdin that stays open) or on an ordered-mode
     // window permit that the stopped sink will never return. So end it here.
     forwarder.abort();
-    let _ = forwarder.await;
+    let forwarded = forwarder.await;
 
     let written = sink.join().unwrap_or_else(|_| {
         Err((
@@ -218,15 +295,22 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
             Tally::default(),
         ))
     });
+    let interrupted = interrupted.fired();
     // Join the reader only after a complete run: after an early stop it may
     // be blocked reading a terminal or pipe, and it ends by itself at its
     // next line (its channel is closed) or with the process.
-    let read = match &written {
-        Ok(_) => reader
+    let read = match (&written, interrupted || abandoned) {
+        (Ok(_), false) => reader
             .join()
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the input reader panicked"))),
-        Err(_) => Ok(Default::default()),
+        _ => Ok(Default::default()),
     };
+    let resume_hint = config.output.as_ref().map_or_else(String::new, |_| {
+        "; run the same command with --resume to continue".to_owned()
+    });
+    // Whether the run ended as a whole: every input read, every record
+    // written. Only then is the intent log no longer needed.
+    let mut clean = true;
     let (tally, mut exit) = match written {
         Ok(tally) => {
             let exit = if tally.failing > 0 {
@@ -245,22 +329,65 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
         }
         Err((SinkError::Io(e), tally)) => {
             eprintln!(
-                "volley: error: writing records failed after {} records: {e}",
+                "volley: error: writing records failed after {} records: {e}. \
+                 Every record written is whole{resume_hint}",
                 tally.total
             );
+            clean = false;
             (tally, Exit::Failures)
         }
     };
-    let elapsed = started.elapsed();
     if let Err(e) = read {
         eprintln!("volley: error: reading input failed: {e:#}");
         exit = Exit::Failures;
+        clean = false;
+    }
+    let skipped = match forwarded {
+        Ok(Ok(skipped)) => skipped,
+        Ok(Err(e)) => {
+            eprintln!("volley: error: {e:#}");
+            exit = Exit::Usage;
+            clean = false;
+            Default::default()
+        }
+        // Aborted after an early stop.
+        Err(_) => Default::default(),
+    };
+    if let Some(failure) = intents.as_ref().and_then(|log| log.failure()) {
+        eprintln!(
+            "volley: error: cannot write the intent log ({failure}); requests that need one were not sent{resume_hint}"
+        );
+        exit = Exit::Failures;
+        clean = false;
+    }
+    if interrupted || abandoned {
+        exit = Exit::Interrupted;
+        clean = false;
+    }
+    if let (true, Some(path)) = (clean, &config.output) {
+        intents::remove(path);
     }
     if !config.quiet {
+        let elapsed = started.elapsed();
         eprintln!(
             "{}",
             tally.render(elapsed, config.insecure, &client.stats())
         );
+        if skipped.done > 0 || resumed_owed > 0 {
+            eprintln!(
+                "volley: resumed: {} requests already done were skipped; {resumed_owed} recorded as outcome_unknown",
+                skipped.done
+            );
+        }
+        if let Some(shard) = config.shard {
+            eprintln!(
+                "volley: shard {shard}: {} requests belong to other shards",
+                skipped.other_shard
+            );
+        }
+        if exit == Exit::Interrupted {
+            eprintln!("volley: interrupted{resume_hint}");
+        }
     }
     Ok(Report { exit, tally })
 }

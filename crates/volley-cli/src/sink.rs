@@ -9,11 +9,18 @@
 //! In ordered mode, records that arrive early wait in a reorder buffer.
 //! Its size is bounded by the admission window: the reader takes a window
 //! permit for every input item and the sink returns it only after the
-//! item's record is written, so at most `window` records exist anywhere.
+//! item's record is written (or its skip is passed), so at most `window`
+//! records exist anywhere.
+//!
+//! Durability: records are written as whole lines, flushed whenever no
+//! record is waiting and at least every 100 ms, and synced to disk every
+//! second and at the end, so a crash loses at most the last second and
+//! leaves at most one torn line (which `--resume` cuts off).
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, Semaphore};
 use volley::Outcome;
@@ -30,9 +37,46 @@ pub enum SinkError {
     Io(io::Error),
 }
 
+/// Where records are written: a file (synced) or a stream such as stdout.
+pub trait Output: Write + Send {
+    /// Makes what was written durable (a no-op for pipes and terminals).
+    ///
+    /// # Errors
+    ///
+    /// When the operating system reports a failure to persist.
+    fn sync(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Output for std::fs::File {
+    fn sync(&mut self) -> io::Result<()> {
+        self.sync_data()
+    }
+}
+
+impl Output for io::Stdout {}
+
+/// What the sink receives: a record, or the index of an input item that
+/// gets no record in this run (already done, another shard), so that
+/// ordered output does not wait for it.
+#[derive(Debug)]
+// Nearly every entry is a record: boxing it would cost an allocation per
+// record to shrink the rare skip.
+#[allow(clippy::large_enum_variant)]
+pub enum Entry {
+    /// A record to write.
+    Record(volley::Outcome),
+    /// An input position with nothing to write.
+    Skip(u64),
+}
+
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+
 /// Where records go and in which order.
 pub struct Sink {
-    out: Box<dyn Write + Send>,
+    out: io::BufWriter<Box<dyn Output>>,
     ordered: bool,
     fail_on: FailOn,
     /// Permits to return after each record is written (ordered mode).
@@ -42,91 +86,153 @@ pub struct Sink {
 impl Sink {
     /// A sink writing to `out` (buffered here).
     pub fn new(
-        out: Box<dyn Write + Send>,
+        out: Box<dyn Output>,
         ordered: bool,
         fail_on: FailOn,
         window: Option<Arc<Semaphore>>,
     ) -> Self {
         Sink {
-            out: Box::new(io::BufWriter::with_capacity(64 * 1024, out)),
+            out: io::BufWriter::with_capacity(64 * 1024, out),
             ordered,
             fail_on,
             window,
         }
     }
 
-    /// Writes every record received until the channel closes; returns the
-    /// tally of what was written.
+    /// Writes `preamble` (records owed from an earlier run), then every
+    /// entry received until the channel closes; returns the tally of what
+    /// was written.
     ///
     /// # Errors
     ///
     /// [`SinkError`] when a write fails; the tally up to then is returned with it.
     pub fn run(
         mut self,
-        mut records: mpsc::Receiver<Outcome>,
+        preamble: Vec<Outcome>,
+        mut entries: mpsc::Receiver<Entry>,
     ) -> Result<Tally, (SinkError, Tally)> {
-        let mut tally = Tally::default();
-        let mut pending: BTreeMap<u64, Outcome> = BTreeMap::new();
-        let mut next_index = 0u64;
-        let mut line = Vec::with_capacity(4096);
+        let mut state = State {
+            tally: Tally::default(),
+            pending: BTreeMap::new(),
+            next_index: 0,
+            line: Vec::with_capacity(4096),
+            last_flush: Instant::now(),
+            last_sync: Instant::now(),
+            unsynced: false,
+        };
+        for record in &preamble {
+            if let Err(e) = self.write(record, &mut state) {
+                return Err((e, state.tally));
+            }
+        }
         loop {
-            let record = match records.try_recv() {
-                Ok(record) => record,
+            let entry = match entries.try_recv() {
+                Ok(entry) => entry,
                 Err(mpsc::error::TryRecvError::Empty) => {
                     // Nothing waiting: make what we have visible, then block.
-                    if let Err(e) = self.out.flush() {
-                        return Err((classify(e), tally));
+                    if let Err(e) = self.flush(&mut state) {
+                        return Err((e, state.tally));
                     }
-                    match records.blocking_recv() {
-                        Some(record) => record,
+                    match entries.blocking_recv() {
+                        Some(entry) => entry,
                         None => break,
                     }
                 }
                 Err(mpsc::error::TryRecvError::Disconnected) => break,
             };
-            if !self.ordered {
-                if let Err(e) = self.write(&record, &mut line, &mut tally) {
-                    return Err((e, tally));
-                }
-                continue;
+            if let Err(e) = self.take(entry, &mut state) {
+                return Err((e, state.tally));
             }
-            pending.insert(record.index, record);
-            while let Some(record) = pending.remove(&next_index) {
-                if let Err(e) = self.write(&record, &mut line, &mut tally) {
-                    return Err((e, tally));
+            if state.last_flush.elapsed() >= FLUSH_EVERY {
+                if let Err(e) = self.flush(&mut state) {
+                    return Err((e, state.tally));
                 }
-                next_index += 1;
             }
         }
-        // Input order can only have gaps if the engine lost a record, which
-        // it never does; write any leftovers rather than drop them.
-        for record in std::mem::take(&mut pending).into_values() {
-            if let Err(e) = self.write(&record, &mut line, &mut tally) {
-                return Err((e, tally));
+        // In input order, gaps remain only for requests that never started
+        // (a graceful stop); write what arrived after them rather than drop it.
+        for record in std::mem::take(&mut state.pending).into_values().flatten() {
+            if let Err(e) = self.write(&record, &mut state) {
+                return Err((e, state.tally));
             }
         }
-        match self.out.flush() {
-            Ok(()) => Ok(tally),
-            Err(e) => Err((classify(e), tally)),
+        let end = self
+            .out
+            .flush()
+            .and_then(|()| self.out.get_mut().sync())
+            .map_err(classify);
+        match end {
+            Ok(()) => Ok(state.tally),
+            Err(e) => Err((e, state.tally)),
         }
     }
 
-    fn write(
-        &mut self,
-        record: &Outcome,
-        line: &mut Vec<u8>,
-        tally: &mut Tally,
-    ) -> Result<(), SinkError> {
-        line.clear();
-        serde_json::to_writer(&mut *line, record).map_err(|e| SinkError::Io(e.into()))?;
-        line.push(b'\n');
-        self.out.write_all(line).map_err(classify)?;
-        tally.add(record, &self.fail_on);
-        if let Some(window) = &self.window {
-            window.add_permits(1);
+    /// Handles one entry, in completion or input order.
+    fn take(&mut self, entry: Entry, state: &mut State) -> Result<(), SinkError> {
+        if !self.ordered {
+            return match entry {
+                Entry::Record(record) => self.write(&record, state),
+                Entry::Skip(_) => {
+                    self.release();
+                    Ok(())
+                }
+            };
+        }
+        match entry {
+            Entry::Record(record) => state.pending.insert(record.index, Some(record)),
+            Entry::Skip(index) => state.pending.insert(index, None),
+        };
+        while let Some(ready) = state.pending.remove(&state.next_index) {
+            match ready {
+                Some(record) => self.write(&record, state)?,
+                None => self.release(),
+            }
+            state.next_index += 1;
         }
         Ok(())
     }
+
+    fn write(&mut self, record: &Outcome, state: &mut State) -> Result<(), SinkError> {
+        state.line.clear();
+        serde_json::to_writer(&mut state.line, record).map_err(|e| SinkError::Io(e.into()))?;
+        state.line.push(b'\n');
+        self.out.write_all(&state.line).map_err(classify)?;
+        state.tally.add(record, &self.fail_on);
+        state.unsynced = true;
+        self.release();
+        Ok(())
+    }
+
+    /// Returns an item's window permit (ordered mode).
+    fn release(&self) {
+        if let Some(window) = &self.window {
+            window.add_permits(1);
+        }
+    }
+
+    /// Flushes the buffer, and syncs it to disk once a second.
+    fn flush(&mut self, state: &mut State) -> Result<(), SinkError> {
+        self.out.flush().map_err(classify)?;
+        state.last_flush = Instant::now();
+        if state.unsynced && state.last_sync.elapsed() >= SYNC_EVERY {
+            self.out.get_mut().sync().map_err(classify)?;
+            state.last_sync = Instant::now();
+            state.unsynced = false;
+        }
+        Ok(())
+    }
+}
+
+/// The sink's working state during a run.
+struct State {
+    tally: Tally,
+    /// Ordered mode: entries that arrived before their turn.
+    pending: BTreeMap<u64, Option<Outcome>>,
+    next_index: u64,
+    line: Vec<u8>,
+    last_flush: Instant,
+    last_sync: Instant,
+    unsynced: bool,
 }
 
 fn classify(e: io::Error) -> SinkError {

@@ -9,6 +9,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::body::BodyMode;
 use crate::client::Client;
+use crate::intent::IntentHook;
 use crate::policy::rate::RatePolicy;
 use crate::policy::retry::RetryPolicy;
 use crate::policy::status::StatusPolicy;
@@ -47,6 +48,7 @@ pub(crate) struct Config {
     pub include_headers: bool,
     pub read_ahead: usize,
     pub insecure: bool,
+    pub intents: Option<Arc<dyn IntentHook>>,
 }
 
 /// Builds a [`Client`]. Every setting has the default of DESIGN.md.
@@ -62,7 +64,7 @@ pub(crate) struct Config {
 ///     .expect("valid settings");
 /// # drop(client);
 /// ```
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 #[must_use]
 pub struct ClientBuilder {
     concurrency: usize,
@@ -83,6 +85,7 @@ pub struct ClientBuilder {
     include_headers: bool,
     read_ahead: Option<usize>,
     resolve: Vec<(String, SocketAddr)>,
+    intents: Option<Arc<dyn IntentHook>>,
 }
 
 impl Default for ClientBuilder {
@@ -106,6 +109,7 @@ impl Default for ClientBuilder {
             include_headers: false,
             read_ahead: None,
             resolve: Vec::new(),
+            intents: None,
         }
     }
 }
@@ -220,6 +224,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Calls `hook` before the first attempt of every request that is not
+    /// safe to replay (see [`IntentHook`]).
+    pub fn intent_hook(mut self, hook: Arc<dyn IntentHook>) -> Self {
+        self.intents = Some(hook);
+        self
+    }
+
     /// Resolves `host` to `addr` instead of asking DNS (like curl's `--resolve`).
     pub fn resolve(mut self, host: impl Into<String>, addr: SocketAddr) -> Self {
         self.resolve.push((host.into(), addr));
@@ -315,6 +326,7 @@ impl ClientBuilder {
             include_headers: self.include_headers,
             read_ahead,
             insecure: self.insecure,
+            intents: self.intents.clone(),
         })
     }
 }

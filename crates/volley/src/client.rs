@@ -10,11 +10,13 @@ use std::time::Duration;
 
 use futures_util::Stream;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::body;
 use crate::builder::{ClientBuilder, Config};
 use crate::classify::fmt_duration;
 use crate::executor::{self, Attempt, Received};
+use crate::intent::needs_intent;
 use crate::outcome::{ErrorInfo, ErrorKind, Outcome};
 use crate::policy::adaptive::Signal;
 use crate::policy::retry::{Failure, Verdict};
@@ -82,11 +84,24 @@ impl Client {
     /// Dropping the future abandons the request (and any connection it was
     /// using) and releases its slots.
     pub async fn fetch(&self, spec: RequestSpec) -> Outcome {
+        let fallback = Outcome::invalid(&spec, "not sent: the intent hook could not record it");
+        self.fetch_until(spec, None).await.unwrap_or(fallback)
+    }
+
+    /// [`Client::fetch`] that gives up, with no outcome, when `stop` is
+    /// cancelled before the request's first attempt has begun, or when the
+    /// intent hook refuses it. Once begun, the request runs to its outcome,
+    /// retries included.
+    pub(crate) async fn fetch_until(
+        &self,
+        spec: RequestSpec,
+        stop: Option<&CancellationToken>,
+    ) -> Option<Outcome> {
         let prepared = match spec.prepare() {
             Ok(prepared) => self.with_defaults(prepared),
             Err(message) => {
                 self.inner.limits.counters.bump(Counter::Requests);
-                return Outcome::invalid(&spec, message);
+                return Some(Outcome::invalid(&spec, message));
             }
         };
         let config = &self.inner.config;
@@ -98,16 +113,37 @@ impl Client {
         lease.first_attempt();
         loop {
             attempts += 1;
-            let result = {
+            let (result, slots) = {
                 // Host slot, host readiness, then a global slot and the
-                // global rate (see scheduler::hosts). All are released at
-                // the end of this block, before any backoff sleep.
-                let _host_slot = lease.acquire().await;
-                lease.ready().await;
-                let _global_slot = limits.global().await;
-                started.get_or_insert_with(Instant::now);
+                // global rate (see scheduler::hosts). They are held until
+                // the result has been judged (below), then released before
+                // any backoff sleep.
+                let slots = async {
+                    let host_slot = lease.acquire().await;
+                    (host_slot, lease.admit().await)
+                };
+                let slots = match stop {
+                    // Until the first attempt begins, a stop wins the race.
+                    Some(stop) if attempts == 1 => tokio::select! {
+                        biased;
+                        () = stop.cancelled() => return None,
+                        slots = slots => slots,
+                    },
+                    _ => slots.await,
+                };
+                if started.is_none() {
+                    // About to send for the first time: a request that is not
+                    // safe to replay gets its intent recorded first.
+                    if let Some(hook) = config.intents.as_ref().filter(|_| needs_intent(&spec)) {
+                        if !hook.record(&spec).await {
+                            return None;
+                        }
+                    }
+                    started = Some(Instant::now());
+                }
                 limits.counters.bump(Counter::Attempts);
-                executor::attempt(&self.inner.http, config, &prepared).await
+                let result = executor::attempt(&self.inner.http, config, &prepared).await;
+                (result, slots)
             };
             if let Some(signal) = signal(&result) {
                 lease.observe(signal);
@@ -148,6 +184,10 @@ impl Client {
                 }
                 Verdict::Retry(backoff) => (Some(backoff), None),
             };
+            // Only now, with any pause in place, may another request to this
+            // host have the slots: released any earlier, one waiting for them
+            // could go out before the pause began (FAULTS row 7).
+            drop(slots);
             let (delay, note) = match delay {
                 Some(_) if !lease.allow_retry() => (
                     None,
@@ -167,7 +207,7 @@ impl Client {
                     if let (Some(error), Some(note)) = (outcome.error.as_mut(), note) {
                         error.message = format!("{} ({note})", error.message);
                     }
-                    return outcome;
+                    return Some(outcome);
                 }
             }
         }
@@ -212,7 +252,8 @@ impl Client {
         let mut slots: Vec<Option<Outcome>> = Vec::new();
         let mut results = std::pin::pin!(scheduler::run(
             self.clone(),
-            futures_util::stream::iter(specs)
+            futures_util::stream::iter(specs),
+            None
         ));
         while let Some((position, outcome)) = results.next().await {
             if slots.len() <= position {
@@ -271,7 +312,31 @@ impl Client {
         S: Stream<Item = RequestSpec> + Send + 'static,
     {
         use futures_util::StreamExt as _;
-        scheduler::run(self.clone(), specs).map(|(_, outcome)| outcome)
+        scheduler::run(self.clone(), specs, None).map(|(_, outcome)| outcome)
+    }
+
+    /// [`Client::stream_from`] with a graceful stop: once `stop` is
+    /// cancelled, no more specs are read, requests that have not begun their
+    /// first attempt end without an outcome, and requests already under way
+    /// finish (retries included) before the stream ends. To stop those too,
+    /// drop the stream.
+    ///
+    /// This is how the CLI drains on Ctrl-C: what finished is recorded, and
+    /// what never started is left for `--resume`.
+    ///
+    /// # Panics
+    ///
+    /// When called outside a tokio runtime.
+    pub fn stream_until<S>(
+        &self,
+        specs: S,
+        stop: CancellationToken,
+    ) -> impl Stream<Item = Outcome> + Send + 'static
+    where
+        S: Stream<Item = RequestSpec> + Send + 'static,
+    {
+        use futures_util::StreamExt as _;
+        scheduler::run(self.clone(), specs, Some(stop)).map(|(_, outcome)| outcome)
     }
 
     /// Adds the client's default headers and `Accept-Encoding` where the

@@ -59,22 +59,28 @@ mod builder;
 mod classify;
 mod client;
 mod executor;
+mod intent;
 pub mod outcome;
 pub mod policy;
 mod redirect;
 mod resolve;
 mod scheduler;
+mod shard;
 pub mod spec;
 mod stats;
 
 pub use body::BodyMode;
 pub use builder::{BuildError, ClientBuilder};
 pub use client::Client;
+pub use intent::{IntentFuture, IntentHook};
 pub use outcome::{ErrorInfo, ErrorKind, Outcome, SCHEMA_VERSION};
 pub use policy::backoff::Backoff;
 pub use policy::rate::{Rate, RatePolicy};
 pub use policy::retry::{is_idempotent, RetryPolicy};
 pub use policy::status::StatusPolicy;
 pub use resolve::DnsError;
+pub use shard::{shard_of, Shard};
 pub use spec::{parse_url, RequestSpec};
 pub use stats::Stats;
+/// The stop signal of [`Client::stream_until`] (re-exported from `tokio-util`).
+pub use tokio_util::sync::CancellationToken;

@@ -94,6 +94,13 @@ impl RequestSpec {
         }
     }
 
+    /// True when the method is idempotent (GET, HEAD, PUT, DELETE, OPTIONS,
+    /// TRACE), so sending it twice has the effect of sending it once.
+    pub fn is_idempotent(&self) -> bool {
+        Method::from_bytes(self.method_name().to_ascii_uppercase().as_bytes())
+            .is_ok_and(|m| crate::policy::retry::is_idempotent(&m))
+    }
+
     /// True when the request carries an `Idempotency-Key` header.
     pub fn has_idempotency_key(&self) -> bool {
         self.headers

@@ -1,24 +1,30 @@
 //! The `testbed` binary: serves the fault-injecting URL grammar on
 //! 127.0.0.1 for benchmarks and manual use.
 //!
-//! `testbed --port N [--idle-close MS]` prints `listening on
+//! `testbed --port N [--idle-close MS] [--tls]` prints `listening on
 //! http://127.0.0.1:PORT` (port 0 picks a free one) and runs until killed.
+//! With `--tls` it serves HTTPS with a self-signed certificate made at start,
+//! writes that certificate to `testbed-PORT.pem` in the temporary directory
+//! for clients to trust (`volley --cacert`), and prints a second line,
+//! `certificate in PATH`.
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-const USAGE: &str = "usage: testbed --port N [--idle-close MS]";
+const USAGE: &str = "usage: testbed --port N [--idle-close MS] [--tls]";
 
 /// Command-line settings.
 struct Args {
     port: u16,
     idle_close: Option<Duration>,
+    tls: bool,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut port = None;
     let mut idle_close = None;
+    let mut tls = false;
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
@@ -42,6 +48,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     .map_err(|_| format!("bad --idle-close milliseconds {text:?}"))?;
                 idle_close = Some(Duration::from_millis(ms));
             }
+            "--tls" => {
+                if inline.is_some() {
+                    return Err("--tls takes no value".to_owned());
+                }
+                tls = true;
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -49,6 +61,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     Ok(Args {
         port: port.ok_or("--port is required")?,
         idle_close,
+        tls,
     })
 }
 
@@ -77,12 +90,28 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
         let addr = listener.local_addr()?;
+        let tls = args.tls.then(testbed::Certificate::generate).transpose()?;
+        let pem_path = match &tls {
+            Some(cert) => {
+                let path = std::env::temp_dir().join(format!("testbed-{}.pem", addr.port()));
+                std::fs::write(&path, cert.pem()).map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("writing {}: {e}", path.display()))
+                })?;
+                Some(path)
+            }
+            None => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let mut stdout = std::io::stdout();
-        // Whoever started us reads this line to learn the port; if they stopped
-        // reading, serving is still useful, so a write error is ignored.
-        let _ = writeln!(stdout, "listening on http://{addr}");
+        // Whoever started us reads these lines to learn the port (and where
+        // the certificate is); if they stopped reading, serving is still
+        // useful, so a write error is ignored.
+        let _ = writeln!(stdout, "listening on {scheme}://{addr}");
+        if let Some(path) = pem_path {
+            let _ = writeln!(stdout, "certificate in {}", path.display());
+        }
         let _ = stdout.flush();
-        testbed::serve(listener, args.idle_close).await
+        testbed::serve(listener, args.idle_close, tls).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -106,6 +135,9 @@ mod tests {
         let a = parse(&["--port", "8080", "--idle-close=1000"]).expect("valid");
         assert_eq!(a.port, 8080);
         assert_eq!(a.idle_close, Some(Duration::from_millis(1000)));
+        assert!(!a.tls);
+        assert!(parse(&["--port", "0", "--tls"]).expect("valid").tls);
+        assert!(parse(&["--port", "0", "--tls=yes"]).is_err());
         assert!(parse(&[]).is_err());
         assert!(parse(&["--port"]).is_err());
         assert!(parse(&["--port", "x"]).is_err());

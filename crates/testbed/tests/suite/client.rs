@@ -1,14 +1,23 @@
 //! Just enough HTTP/1.1 to read the testbed's responses: status, headers,
-//! and a body framed by `Content-Length`, chunked, or the end of the stream.
+//! and a body framed by `Content-Length`, chunked, or the end of the stream,
+//! over plain TCP or TLS (rustls' blocking stream).
 //! Every read has a timeout, so a server bug fails a test instead of hanging it.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+
+/// A byte stream to the server: a `TcpStream`, or TLS over one.
+pub trait Transport: Read + Write {}
+impl<T: Read + Write> Transport for T {}
 
 /// One connection to the server.
 pub struct Client {
-    reader: BufReader<TcpStream>,
+    reader: BufReader<Box<dyn Transport>>,
 }
 
 /// A response as read off the wire.
@@ -33,20 +42,69 @@ impl Response {
     }
 }
 
+/// A TCP connection with a read timeout.
+fn tcp(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect to the testbed");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("set a read timeout");
+    stream
+}
+
+/// A TLS client configuration (ring provider) trusting only the
+/// certificates in `pem`; an empty `pem` trusts nothing.
+pub fn tls_config(pem: &str) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+        roots
+            .add(cert.expect("a PEM certificate"))
+            .expect("a usable root");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Arc::new(config)
+}
+
+/// A TLS stream to `addr` for the name `name`, handshake done, or the
+/// handshake's error.
+pub fn tls_stream(
+    addr: SocketAddr,
+    name: &str,
+    config: Arc<rustls::ClientConfig>,
+) -> io::Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>> {
+    let name = ServerName::try_from(name.to_owned()).expect("a valid server name");
+    let connection = rustls::ClientConnection::new(config, name).expect("a client connection");
+    let mut stream = rustls::StreamOwned::new(connection, tcp(addr));
+    while stream.conn.is_handshaking() {
+        stream.conn.complete_io(&mut stream.sock)?;
+    }
+    Ok(stream)
+}
+
 impl Client {
     pub fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).expect("connect to the testbed");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("set a read timeout");
         Client {
-            reader: BufReader::new(stream),
+            reader: BufReader::new(Box::new(tcp(addr))),
+        }
+    }
+
+    /// A TLS connection to `addr` as `name`, trusting only `pem`.
+    pub fn connect_tls(addr: SocketAddr, name: &str, pem: &str) -> Client {
+        let stream = tls_stream(addr, name, tls_config(pem)).expect("a TLS handshake");
+        Client {
+            reader: BufReader::new(Box::new(stream)),
         }
     }
 
     /// Sends raw bytes.
     pub fn send(&mut self, raw: &[u8]) {
-        self.reader.get_mut().write_all(raw).expect("send");
+        let stream = self.reader.get_mut();
+        stream.write_all(raw).expect("send");
+        stream.flush().expect("send");
     }
 
     /// Sends `GET path` with keep-alive.

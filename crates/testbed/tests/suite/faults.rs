@@ -130,7 +130,7 @@ fn trickle_stops_when_the_client_leaves() {
 }
 
 /// Waits until `check` holds, for at most 5 s.
-fn eventually(what: &str, check: impl Fn() -> bool) {
+pub(super) fn eventually(what: &str, check: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(5);
     while !check() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");

@@ -12,3 +12,5 @@ mod journal;
 mod routes;
 /// The stateful routes: `/flaky` and `/retry-after`.
 mod stateful;
+/// HTTPS (FAULTS row 17): the certificate, who trusts it, the grammar over TLS.
+mod tls;

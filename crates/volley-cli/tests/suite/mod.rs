@@ -13,7 +13,11 @@ mod invalid;
 mod limits;
 /// Where records go and what they hold: `-o`, `-q`, `--body`, `--include-headers`, a closed pipe.
 mod output;
+/// FAULTS.md rows 7, 8, 23 and the rate limits through the flags: `--rate`, `--host-rate`, `--burst`, `--no-adaptive`, `--max-retry-after`, summary counters.
+mod politeness;
 /// What an input line asks for: JSON spec fields, `-X`/`-H`/`-d`/`--json` defaults, stdin.
 mod requests;
+/// FAULTS.md row 17: a self-signed certificate refused, trusted with `--cacert`, or not verified with `--insecure`.
+mod tls;
 /// Many requests: one record each, input order with `--ordered`, completion order without.
 mod volume;

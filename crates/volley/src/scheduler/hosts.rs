@@ -7,12 +7,15 @@
 //! 1. its host's concurrency slot ([`HostLease::acquire`]);
 //! 2. its host's readiness ([`HostLease::ready`]): the pause a `Retry-After`
 //!    set, the host's fixed rate, the adaptive pacing;
-//! 3. a global concurrency slot, then the global rate ([`Limits::global`]).
+//! 3. a global concurrency slot, then the global rate ([`Limits::global`]);
+//!    if a pause began while it waited for those, back to 2 (steps 2 and 3
+//!    together are [`HostLease::admit`]).
 //!
 //! Everything host-specific comes before anything global, so requests to a
 //! paused, slow or rate-limited host wait without holding global slots and
-//! never hold back other hosts. Slots are released when the attempt ends,
-//! before any backoff sleep.
+//! never hold back other hosts. Slots are released when the attempt has been
+//! judged — after any pause its answer asked for is in place, so no other
+//! request to the host can slip out first — and before any backoff sleep.
 //!
 //! The table holds a host only while some request to it is alive (counted
 //! by [`HostLease`]), so a run over millions of hosts does not grow it
@@ -22,14 +25,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use governor::DefaultDirectRateLimiter;
 use reqwest::Url;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 use crate::policy::adaptive::{Aimd, Signal};
 use crate::policy::budget::RetryBudget;
-use crate::policy::rate::{self, RatePolicy};
+use crate::policy::rate::{self, Limiter, RatePolicy};
 use crate::stats::{Counter, Counters};
 
 /// The global and per-host limits shared by every request of one client.
@@ -37,7 +39,7 @@ use crate::stats::{Counter, Counters};
 pub(crate) struct Limits {
     /// One permit per request allowed in flight, across all hosts.
     global: Semaphore,
-    global_rate: Option<DefaultDirectRateLimiter>,
+    global_rate: Option<Limiter>,
     per_host: usize,
     policy: RatePolicy,
     /// Live hosts and how many requests hold a lease on each.
@@ -50,7 +52,7 @@ pub(crate) struct Limits {
 struct Host {
     /// One permit per request allowed in flight to this host.
     permits: Semaphore,
-    limiter: Option<DefaultDirectRateLimiter>,
+    limiter: Option<Limiter>,
     /// Never held across an await.
     state: Mutex<HostState>,
 }
@@ -125,7 +127,8 @@ impl Limits {
     }
 
     /// Waits for a global slot, then for the global rate. Cancel safe:
-    /// dropping the future gives up its place (and takes no rate token).
+    /// dropping the future gives up its place in the queue for a slot; once
+    /// it holds one, its booked start goes unused (see `rate::Limiter`).
     pub(crate) async fn global(&self) -> SemaphorePermit<'_> {
         let permit = self
             .global
@@ -133,7 +136,7 @@ impl Limits {
             .await
             .expect("the global semaphore is never closed");
         if let Some(limiter) = &self.global_rate {
-            rate::until_ready(limiter).await;
+            limiter.until_ready().await;
         }
         permit
     }
@@ -165,7 +168,7 @@ impl HostLease {
                 continue;
             }
             if let Some(limiter) = &self.host.limiter {
-                rate::until_ready(limiter).await;
+                limiter.until_ready().await;
             }
             let pacing = {
                 let mut state = lock(&self.host.state);
@@ -187,8 +190,35 @@ impl HostLease {
         }
     }
 
+    /// Waits until an attempt to this host may start: its readiness
+    /// ([`HostLease::ready`]), then a global slot and the global rate
+    /// ([`Limits::global`]). Returns the global slot. Cancel safe.
+    ///
+    /// The wait for a global slot can be long when other hosts hold them
+    /// all, and a `Retry-After` may pause this host meanwhile; a request that
+    /// went out then would break the pause. So the pause is checked again
+    /// with the slot in hand, and if one began, the slot is given back (to
+    /// other hosts) and the request waits with its host. A pause is rare, so
+    /// the rate starts booked for the first round and left unused do not
+    /// matter.
+    pub(crate) async fn admit(&self) -> SemaphorePermit<'_> {
+        loop {
+            self.ready().await;
+            let global = self.limits.global().await;
+            let paused = lock(&self.host.state).paused_until;
+            if paused.is_none_or(|until| until <= Instant::now()) {
+                return global;
+            }
+        }
+    }
+
     /// The host asked (with `Retry-After`) that nothing be sent for `wait`.
+    /// A zero wait (a date in the past) asks for no pause at all, and is not
+    /// counted as one.
     pub(crate) fn pause_for(&self, wait: Duration) {
+        if wait.is_zero() {
+            return;
+        }
         let until = Instant::now() + wait;
         let mut state = lock(&self.host.state);
         if state.paused_until.is_none_or(|current| current < until) {
@@ -309,5 +339,38 @@ mod tests {
             start.elapsed()
         );
         assert_eq!(limits.counters.snapshot().host_pauses, 1);
+    }
+
+    /// FAULTS row 7: a request that passed its host's checks and queued for
+    /// the only global slot must not go out when it gets the slot if a
+    /// pause began meanwhile.
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_requests_already_queued_for_a_global_slot() {
+        let limits = limits(1, 4);
+        let a1 = limits.lease("a".into());
+        let a2 = limits.lease("a".into());
+        let start = Instant::now();
+        let slot = a1.admit().await;
+        let waiter = tokio::spawn(async move {
+            let _slot = a2.admit().await;
+            start.elapsed()
+        });
+        // Lets the waiter pass its host's checks and queue for the slot.
+        tokio::task::yield_now().await;
+        a1.pause_for(Duration::from_secs(2));
+        drop(slot);
+        let waited = waiter.await.expect("the waiter does not panic");
+        assert!(waited >= Duration::from_secs(2), "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_zero_pause_is_no_pause() {
+        let limits = limits(4, 4);
+        let a = limits.lease("a".into());
+        a.pause_for(Duration::ZERO);
+        let start = Instant::now();
+        drop(a.admit().await);
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        assert_eq!(limits.counters.snapshot().host_pauses, 0);
     }
 }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use futures_util::{FutureExt as _, Stream, StreamExt as _};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use crate::client::Client;
 use crate::outcome::{ErrorKind, Outcome};
@@ -30,7 +31,15 @@ pub(crate) type Positioned = (usize, Outcome);
 
 /// Runs every spec of `input`; yields outcomes in completion order with
 /// their input positions.
-pub(crate) fn run<S>(client: Client, input: S) -> impl Stream<Item = Positioned> + Send + 'static
+///
+/// When `stop` is cancelled, no more input is read and requests that have
+/// not begun their first attempt end without an outcome; requests already
+/// under way finish.
+pub(crate) fn run<S>(
+    client: Client,
+    input: S,
+    stop: Option<CancellationToken>,
+) -> impl Stream<Item = Positioned> + Send + 'static
 where
     S: Stream<Item = RequestSpec> + Send + 'static,
 {
@@ -38,7 +47,7 @@ where
     // The channel only needs to absorb bursts; the window is the real bound.
     let (tx, rx) = mpsc::channel(config.concurrency.clamp(16, 1024));
     let window = Arc::new(Semaphore::new(config.read_ahead));
-    tokio::spawn(drive(client, input, window, tx));
+    tokio::spawn(drive(client, input, window, tx, stop));
     futures_util::stream::unfold(rx, |mut rx| async move {
         let next = rx.recv().await?;
         Some((next, rx))
@@ -48,13 +57,20 @@ where
 /// Reads input while the window has room and starts a task per spec. Ends
 /// when the input is exhausted and every task has finished, or as soon as
 /// the consumer goes away (dropping the tasks' `JoinSet` aborts them).
-async fn drive<S>(client: Client, input: S, window: Arc<Semaphore>, tx: mpsc::Sender<Positioned>)
-where
+async fn drive<S>(
+    client: Client,
+    input: S,
+    window: Arc<Semaphore>,
+    tx: mpsc::Sender<Positioned>,
+    stop: Option<CancellationToken>,
+) where
     S: Stream<Item = RequestSpec> + Send + 'static,
 {
     let mut input = std::pin::pin!(input);
     let mut tasks = JoinSet::new();
     let mut position = 0usize;
+    // A stop that can never fire stands in for "no stop signal".
+    let stop = stop.unwrap_or_default();
     loop {
         // Forget finished tasks so the set stays as small as the window.
         while tasks.try_join_next().is_some() {}
@@ -68,10 +84,19 @@ where
         };
         let spec = tokio::select! {
             _ = tx.closed() => return,
+            // Stopping: read no more input; what was started finishes below.
+            () = stop.cancelled() => break,
             spec = input.next() => spec,
         };
         let Some(spec) = spec else { break };
-        tasks.spawn(run_one(client.clone(), spec, position, permit, tx.clone()));
+        tasks.spawn(run_one(
+            client.clone(),
+            spec,
+            position,
+            permit,
+            tx.clone(),
+            stop.clone(),
+        ));
         position += 1;
     }
     tokio::select! {
@@ -88,14 +113,22 @@ async fn run_one(
     position: usize,
     permit: OwnedSemaphorePermit,
     tx: mpsc::Sender<Positioned>,
+    stop: CancellationToken,
 ) {
     // A panic inside the engine is a bug, but it must not cost this request
     // its record: it becomes a record that says so.
-    let outcome = match AssertUnwindSafe(client.fetch(spec.clone()))
-        .catch_unwind()
-        .await
-    {
-        Ok(outcome) => outcome,
+    let fetch = AssertUnwindSafe(client.fetch_until(spec.clone(), Some(&stop))).catch_unwind();
+    let finished = tokio::select! {
+        // The consumer went away: stop at once, without waiting for the
+        // driver to abort this task (it may not be scheduled for a while,
+        // and requests waiting for a slot would start meanwhile).
+        () = tx.closed() => return,
+        finished = fetch => finished,
+    };
+    let outcome = match finished {
+        Ok(Some(outcome)) => outcome,
+        // Stopped before its first attempt: no outcome, as asked.
+        Ok(None) => return,
         Err(panic) => {
             let what = panic
                 .downcast_ref::<&str>()

@@ -11,9 +11,13 @@ mod bodies;
 mod faults;
 /// FAULTS.md row 22: global and per-host concurrency limits, seen by the server.
 mod limits;
+/// FAULTS.md rows 7, 8, 21, 23, 24: Retry-After, host pauses, stale connections, retry budget, rates, no head-of-line blocking.
+mod politeness;
 /// FAULTS.md rows 15 and 16: redirect loops, chains and credential stripping.
 mod redirects;
 /// The record schema: it matches `Outcome` field for field and can reject.
 mod schema;
+/// FAULTS.md row 17: TLS with a self-signed certificate, trusted, or not verified.
+mod tls;
 /// Many requests: exactly one outcome each, input order, bounded input, cancellation.
 mod volume;
