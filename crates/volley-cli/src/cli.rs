@@ -8,7 +8,7 @@ use anyhow::{bail, Context as _};
 use bytes::Bytes;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::input::Defaults;
+use crate::input::{Defaults, TemplateInput, ValuesFormat};
 use crate::units::{parse_duration, parse_size};
 
 const EXAMPLES: &str = "\
@@ -26,6 +26,9 @@ Examples:
   volley ids.jsonl --rate 50/s -o users.jsonl --resume
       Run again after a crash or Ctrl-C: finished requests are kept and not
       fetched again; the rest are appended.
+  volley --template 'https://api.example.com/users/{id}?lang={lang}' --values rows.csv --id-column id -o users.jsonl
+      One request per row of rows.csv (its header row names the columns); values are
+      percent-encoded, and each record carries the row's id and its columns as \"meta\".
   volley urls.txt --shard 2/8 -o part-2.jsonl
       One of 8 machines: only the hosts that hash to shard 2.
   volley demo
@@ -49,6 +52,30 @@ pub struct Args {
     /// (the default when stdin is not a terminal).
     #[arg(value_name = "INPUT")]
     pub inputs: Vec<String>,
+
+    /// URL template: one request per row of --values, {column} replaced by
+    /// the row's value, percent-encoded ({{ and }} are literal braces). -H
+    /// values and the -d/--json body may hold {column}s too.
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "values",
+        conflicts_with = "inputs"
+    )]
+    pub template: Option<String>,
+
+    /// The rows for --template: CSV or TSV with a header row, or JSON lines
+    /// of objects; `-` is stdin.
+    #[arg(long, value_name = "FILE", requires = "template")]
+    pub values: Option<String>,
+
+    /// Format of --values [default: by extension: .csv, .tsv, .jsonl/.ndjson/.json].
+    #[arg(long, value_enum, value_name = "FORMAT", requires = "values")]
+    pub values_format: Option<ValuesFormat>,
+
+    /// With --template: the column whose value is each record's id.
+    #[arg(long, value_name = "NAME", requires = "template")]
+    pub id_column: Option<String>,
 
     /// Write records to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
@@ -186,7 +213,26 @@ pub struct Args {
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
     pub grace: Duration,
 
-    /// No summary on stderr.
+    /// Send every request through this proxy (http:// or https:// URL).
+    /// Without it, HTTP_PROXY, HTTPS_PROXY and NO_PROXY are honoured.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Save each body to its own file in DIR (named by id or index, with an
+    /// extension from the content type); records carry `body_path` instead.
+    #[arg(long, value_name = "DIR", conflicts_with = "body")]
+    pub save_dir: Option<PathBuf>,
+
+    /// Write the input spec of every failed request to FILE as a JSON line,
+    /// ready to be run again with `volley FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub failures: Option<PathBuf>,
+
+    /// Also write the end-of-run summary as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+
+    /// No progress bar and no summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
 }
@@ -203,6 +249,13 @@ pub enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout.
+    Man,
 }
 
 /// `--body` values.
@@ -246,6 +299,11 @@ pub struct Config {
     pub replay_unknown: bool,
     pub shard: Option<volley::Shard>,
     pub grace: Duration,
+    pub summary_json: Option<PathBuf>,
+    pub save_dir: Option<PathBuf>,
+    pub failures: Option<PathBuf>,
+    /// `--template` with its `--values`: the input instead of `inputs`.
+    pub template: Option<TemplateInput>,
     /// The engine, configured.
     pub client: volley::ClientBuilder,
 }
@@ -272,8 +330,11 @@ impl Args {
             (Some(data), None) => (Some(read_data(data)?), false),
             (None, Some(json)) => {
                 let bytes = read_data(json)?;
-                serde_json::from_slice::<serde_json::Value>(&bytes)
-                    .context("--json is not valid JSON")?;
+                // With --template the body is a template, checked as one.
+                if self.template.is_none() {
+                    serde_json::from_slice::<serde_json::Value>(&bytes)
+                        .context("--json is not valid JSON")?;
+                }
                 (Some(bytes), true)
             }
             _ => (None, false),
@@ -290,6 +351,18 @@ impl Args {
         defaults
             .check()
             .map_err(|e| anyhow::anyhow!("-X/-H: {e}"))?;
+        let max_line = usize::try_from(self.max_line).unwrap_or(usize::MAX);
+        let template = match (&self.template, self.values) {
+            (Some(url), Some(values)) => Some(TemplateInput::new(
+                url,
+                &defaults,
+                self.id_column,
+                values,
+                self.values_format,
+                max_line,
+            )?),
+            _ => None,
+        };
         let read_ahead = self
             .read_ahead
             .unwrap_or_else(|| self.concurrency.saturating_mul(16).max(1024));
@@ -328,6 +401,15 @@ impl Args {
         if let Some(n) = self.per_host {
             client = client.per_host(n);
         }
+        if self.save_dir.is_some() {
+            client = client.body(volley::BodyMode::Raw);
+        }
+        if self.failures.is_some() {
+            client = client.keep_requests(true);
+        }
+        if let Some(proxy) = &self.proxy {
+            client = client.proxy(proxy.as_str());
+        }
         if let Some(ua) = &self.user_agent {
             client = client.user_agent(ua.as_str());
         }
@@ -347,13 +429,17 @@ impl Args {
             insecure: self.insecure,
             fail_on,
             defaults,
-            max_line: usize::try_from(self.max_line).unwrap_or(usize::MAX),
+            max_line,
+            template,
             read_ahead,
             resume: self.resume,
             repair: self.repair,
             replay_unknown: self.replay_unknown,
             shard: self.shard,
             grace: self.grace,
+            summary_json: self.summary_json,
+            save_dir: self.save_dir,
+            failures: self.failures,
             client,
         })
     }

@@ -13,9 +13,11 @@
 pub mod cli;
 pub mod demo;
 pub mod exit;
+pub mod extras;
 pub mod forward;
 pub mod input;
 pub mod intents;
+pub mod progress;
 pub mod resume;
 pub mod signals;
 pub mod sink;
@@ -34,11 +36,11 @@ use tokio::sync::{mpsc, Semaphore};
 use crate::cli::{Args, Command, Config};
 use crate::exit::Exit;
 use crate::forward::Forwarder;
-use crate::input::{Item, LineParser, Source};
+use crate::input::{Item, LineParser, Rows, Source, TemplateInput};
 use crate::intents::IntentLog;
 use crate::resume::Done;
-use crate::sink::{Entry, Output, Sink, SinkError};
-use crate::summary::Tally;
+use crate::sink::{Entry, Output, Sink, SinkError, Written};
+use crate::summary::{Live, Tally};
 
 /// Parses the process arguments, runs, and returns the exit status.
 pub fn main_entry() -> std::process::ExitCode {
@@ -70,8 +72,24 @@ pub fn main_entry() -> std::process::ExitCode {
 
 /// Runs parsed arguments to completion.
 pub async fn run(args: Args) -> Exit {
-    if let Some(Command::Demo { requests, output }) = args.command {
-        return demo::run(requests, output).await;
+    match args.command {
+        Some(Command::Demo { requests, output }) => return demo::run(requests, output).await,
+        Some(Command::Completions { shell }) => {
+            let mut command = <Args as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "volley", &mut script);
+            return print_quietly(&script);
+        }
+        Some(Command::Man) => {
+            let command = <Args as clap::CommandFactory>::command();
+            let mut page = Vec::new();
+            if let Err(e) = clap_mangen::Man::new(command).render(&mut page) {
+                eprintln!("volley: error: {e}");
+                return Exit::Failures;
+            }
+            return print_quietly(&page);
+        }
+        None => {}
     }
     let config = match args.validate() {
         Ok(config) => config,
@@ -89,6 +107,19 @@ pub async fn run(args: Args) -> Exit {
     }
 }
 
+/// Writes `bytes` to stdout; a reader that went away (`| head`) is not an error.
+fn print_quietly(bytes: &[u8]) -> Exit {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("volley: error: {e}");
+            Exit::Failures
+        }
+        _ => Exit::Success,
+    }
+}
+
 /// What a finished run reports.
 #[derive(Debug)]
 pub struct Report {
@@ -101,16 +132,19 @@ pub struct Report {
 /// Everything that can be checked before the first request.
 struct Prepared {
     sources: Vec<Source>,
+    /// `--template`: the rows to read instead of `sources`.
+    rows: Option<Rows>,
     output: Box<dyn Output>,
     client: volley::Client,
     done: Done,
     /// `outcome_unknown` records owed from an earlier run.
     owed: Vec<volley::Outcome>,
     intents: Option<Arc<IntentLog>>,
+    extras: extras::Extras,
 }
 
 fn prepare(config: &mut Config, stop: &volley::CancellationToken) -> anyhow::Result<Prepared> {
-    if config.inputs.is_empty() {
+    if config.inputs.is_empty() && config.template.is_none() {
         if std::io::stdin().is_terminal() {
             anyhow::bail!(
                 "no input: give files of URLs or JSON specs, or - to read stdin (see --help)"
@@ -123,6 +157,13 @@ fn prepare(config: &mut Config, stop: &volley::CancellationToken) -> anyhow::Res
         .iter()
         .map(|name| Source::open(name))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // A template run reads rows from --values instead: opened here, before
+    // the output, so that a column the header lacks is a usage error.
+    let rows = config
+        .template
+        .take()
+        .map(TemplateInput::open)
+        .transpose()?;
     let builder = std::mem::take(&mut config.client);
     // Built once here only to check the settings before any file is touched.
     builder.clone().build().context("invalid settings")?;
@@ -147,6 +188,17 @@ fn prepare(config: &mut Config, stop: &volley::CancellationToken) -> anyhow::Res
                 path.display()
             );
         }
+    }
+    let mut extras = extras::Extras::default();
+    if let Some(dir) = &config.save_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create --save-dir {}", dir.display()))?;
+        extras.save_dir = Some(dir.clone());
+    }
+    if let Some(path) = &config.failures {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        extras.failures = Some(std::io::BufWriter::new(file));
     }
     // Opened (and, without --resume, truncated) last: a usage error must not
     // destroy an existing output file.
@@ -177,11 +229,13 @@ fn prepare(config: &mut Config, stop: &volley::CancellationToken) -> anyhow::Res
     .context("invalid settings")?;
     Ok(Prepared {
         sources,
+        rows,
         output,
         client,
         done,
         owed,
         intents,
+        extras,
     })
 }
 
@@ -197,22 +251,28 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
     let stop = volley::CancellationToken::new();
     let Prepared {
         sources,
+        rows,
         output,
         client,
         done,
         owed,
         intents,
+        extras,
     } = prepare(&mut config, &stop)?;
     let started = Instant::now();
     let resumed_owed = owed.len();
 
     // Ctrl-C / SIGTERM: stop reading, drain, exit 130 (see `signals`).
     let interrupted = signals::listen(stop.clone());
+    let show_progress = !config.quiet && std::io::stderr().is_terminal();
 
     // reader thread → forwarder: input items, in input order.
     let (item_tx, item_rx) = mpsc::channel::<Item>(256);
     let parser = LineParser::new(config.defaults.clone(), config.max_line);
-    let reader = input::spawn(sources, parser, item_tx);
+    let reader = match rows {
+        Some(rows) => rows.spawn(item_tx),
+        None => input::spawn(sources, parser, item_tx),
+    };
 
     // engine and forwarder → sink thread: records.
     let (record_tx, record_rx) = mpsc::channel::<Entry>(1024);
@@ -220,13 +280,22 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
     let window = config
         .ordered
         .then(|| Arc::new(Semaphore::new(config.read_ahead)));
+    // Live counts for the progress bar, kept by the sink.
+    let live = Arc::new(Live::default());
     let sink = Sink::new(
         output,
         config.ordered,
         config.fail_on.clone(),
         window.clone(),
-    );
+        Arc::clone(&live),
+    )
+    .with_extras(extras);
     let sink = std::thread::spawn(move || sink.run(owed, record_rx));
+    let progress = show_progress.then(|| {
+        let total = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        progress::count_in_background(&config.inputs, Arc::clone(&total));
+        progress::Progress::start(Arc::clone(&live), client.clone(), total)
+    });
 
     // forwarder → engine: valid specs to fetch. Invalid lines skip the engine.
     let (spec_tx, spec_rx) = mpsc::channel::<volley::RequestSpec>(64);
@@ -289,18 +358,16 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
     forwarder.abort();
     let forwarded = forwarder.await;
 
-    let written = sink.join().unwrap_or_else(|_| {
-        Err((
-            SinkError::Io(std::io::Error::other("the writer panicked")),
-            Tally::default(),
-        ))
+    let written = sink.join().unwrap_or_else(|_| Written {
+        tally: Tally::default(),
+        error: Some(SinkError::Io(std::io::Error::other("the writer panicked"))),
     });
     let interrupted = interrupted.fired();
     // Join the reader only after a complete run: after an early stop it may
     // be blocked reading a terminal or pipe, and it ends by itself at its
     // next line (its channel is closed) or with the process.
-    let read = match (&written, interrupted || abandoned) {
-        (Ok(_), false) => reader
+    let read = match (&written.error, interrupted || abandoned) {
+        (None, false) => reader
             .join()
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the input reader panicked"))),
         _ => Ok(Default::default()),
@@ -311,30 +378,25 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
     // Whether the run ended as a whole: every input read, every record
     // written. Only then is the intent log no longer needed.
     let mut clean = true;
-    let (tally, mut exit) = match written {
-        Ok(tally) => {
-            let exit = if tally.failing > 0 {
-                Exit::Failures
-            } else {
-                Exit::Success
-            };
-            (tally, exit)
-        }
+    let Written { tally, error } = written;
+    let mut exit = match error {
+        None if tally.failing > 0 => Exit::Failures,
+        None => Exit::Success,
         // `volley … | head`: the reader of our output is gone; stop quietly.
-        Err((SinkError::ClosedPipe, tally)) => {
+        Some(SinkError::ClosedPipe) => {
             return Ok(Report {
                 exit: Exit::Success,
                 tally,
             })
         }
-        Err((SinkError::Io(e), tally)) => {
+        Some(SinkError::Io(e)) => {
             eprintln!(
                 "volley: error: writing records failed after {} records: {e}. \
                  Every record written is whole{resume_hint}",
                 tally.total
             );
             clean = false;
-            (tally, Exit::Failures)
+            Exit::Failures
         }
     };
     if let Err(e) = read {
@@ -367,12 +429,21 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
     if let (true, Some(path)) = (clean, &config.output) {
         intents::remove(path);
     }
+    if let Some(progress) = progress {
+        progress.finish();
+    }
+    let summary = tally.summary(started.elapsed(), config.insecure, client.stats());
+    if let Some(path) = &config.summary_json {
+        let written = serde_json::to_vec_pretty(&summary)
+            .map_err(std::io::Error::other)
+            .and_then(|json| std::fs::write(path, json));
+        if let Err(e) = written {
+            eprintln!("volley: error: cannot write {}: {e}", path.display());
+            exit = Exit::Failures;
+        }
+    }
     if !config.quiet {
-        let elapsed = started.elapsed();
-        eprintln!(
-            "{}",
-            tally.render(elapsed, config.insecure, &client.stats())
-        );
+        eprintln!("{}", summary.render());
         if skipped.done > 0 || resumed_owed > 0 {
             eprintln!(
                 "volley: resumed: {} requests already done were skipped; {resumed_owed} recorded as outcome_unknown",

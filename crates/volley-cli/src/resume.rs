@@ -5,7 +5,8 @@
 //! truncates that torn tail, refuses damage anywhere else (unless
 //! `--repair`, which drops damaged lines), and collects the key of every
 //! request that already has its final record, so that it is not fetched
-//! again.
+//! again. The file is read whole before anything in it is changed, so a
+//! refused resume leaves it exactly as it was.
 //!
 //! A request's key is its `id` when the input gives one; otherwise its input
 //! index together with its method and URL, so that a changed input is
@@ -13,7 +14,7 @@
 //! Keys are 64-bit FNV-1a hashes: fixed across machines and versions, and
 //! small enough that millions of them fit in a few dozen megabytes.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -84,8 +85,12 @@ struct RecordKey {
 #[derive(Debug, Default)]
 pub struct Done {
     keys: HashSet<Key>,
-    /// Input positions whose record has no id (to detect a changed input).
-    positions: Vec<u64>,
+    /// Input positions whose record has no id (to detect a changed input):
+    /// a bit set kept as words of 64 bits keyed by `index / 64`. Sparse on
+    /// purpose: a dense bitmap would be sized by the largest index in the
+    /// file, and one damaged or foreign line with an index near 2^64 would
+    /// make it ask for exabytes and abort the process.
+    positions: HashMap<u64, u64>,
     /// Records found.
     pub records: u64,
     /// Bytes of a torn last line that were cut off.
@@ -107,10 +112,9 @@ impl Done {
 
     /// True when a record without id exists for input position `index`.
     pub fn has_position(&self, index: u64) -> bool {
-        let (word, bit) = ((index / 64) as usize, index % 64);
         self.positions
-            .get(word)
-            .is_some_and(|w| w & (1 << bit) != 0)
+            .get(&(index / 64))
+            .is_some_and(|word| word & (1 << (index % 64)) != 0)
     }
 
     fn add(&mut self, record: &RecordKey) {
@@ -122,11 +126,7 @@ impl Done {
             &record.url,
         ));
         if record.id.is_none() {
-            let (word, bit) = ((record.index / 64) as usize, record.index % 64);
-            if self.positions.len() <= word {
-                self.positions.resize(word + 1, 0);
-            }
-            self.positions[word] |= 1 << bit;
+            *self.positions.entry(record.index / 64).or_default() |= 1 << (record.index % 64);
         }
     }
 }
@@ -146,13 +146,15 @@ pub fn scan(path: &Path, repair: bool) -> anyhow::Result<Done> {
             return Err(e).with_context(|| format!("cannot open {} to resume", path.display()))
         }
     };
-    let mut done = Done {
-        torn_bytes: cut_torn_tail(&mut file)
-            .with_context(|| format!("cannot repair {}", path.display()))?,
-        ..Done::default()
-    };
+    let mut done = Done::default();
+    // Read first, change later: only the whole lines are read (a torn last
+    // line is not a record), and the tail is cut once the lines before it
+    // have been found clean or `repair` allows dropping the damaged ones.
+    let len = file.metadata()?.len();
+    let whole =
+        whole_length(&mut file, len).with_context(|| format!("cannot read {}", path.display()))?;
     file.seek(SeekFrom::Start(0))?;
-    let mut reader = BufReader::with_capacity(256 * 1024, &mut file);
+    let mut reader = BufReader::with_capacity(256 * 1024, (&mut file).take(whole));
     let mut line = Vec::new();
     let mut damaged = Vec::new();
     let mut number = 0u64;
@@ -162,18 +164,23 @@ pub fn scan(path: &Path, repair: bool) -> anyhow::Result<Done> {
             break;
         }
         number += 1;
-        match serde_json::from_slice::<RecordKey>(&line) {
+        match read_record(&line) {
             Ok(record) => done.add(&record),
-            Err(e) if !repair => bail!(
-                "{} line {number} is damaged ({}); the file is not a clean volley output. \
+            Err(what) if !repair => bail!(
+                "{} line {number} is damaged ({what}); the file is not a clean volley output. \
                  Run with --repair to drop damaged lines, or write to a new file",
                 path.display(),
-                describe(&line, &e)
             ),
             Err(_) => damaged.push(number),
         }
     }
     drop(reader);
+    if whole < len {
+        file.set_len(whole)
+            .and_then(|()| file.sync_data())
+            .with_context(|| format!("cannot cut the torn last line of {}", path.display()))?;
+        done.torn_bytes = len - whole;
+    }
     if !damaged.is_empty() {
         drop_lines(path, &damaged)?;
         done.dropped = damaged.len() as u64;
@@ -181,22 +188,24 @@ pub fn scan(path: &Path, repair: bool) -> anyhow::Result<Done> {
     Ok(done)
 }
 
-/// What is wrong with a damaged line, briefly.
-fn describe(line: &[u8], err: &serde_json::Error) -> String {
+/// The identifying fields of one output line, or briefly what is wrong
+/// with it.
+fn read_record(line: &[u8]) -> Result<RecordKey, String> {
     let nuls = line.iter().filter(|b| **b == 0).count();
     if nuls > 0 {
-        format!("{nuls} NUL bytes")
-    } else {
-        format!("not a record: {err}")
+        return Err(format!("{nuls} NUL bytes"));
     }
+    // serde also reads a struct from a JSON array (`[0, null, "GET", "u"]`),
+    // but a record is always an object.
+    if line.trim_ascii_start().first() != Some(&b'{') {
+        return Err("not a record: not a JSON object".to_owned());
+    }
+    serde_json::from_slice(line).map_err(|e| format!("not a record: {e}"))
 }
 
-/// Truncates the file after its last newline; returns the bytes cut.
-fn cut_torn_tail(file: &mut File) -> io::Result<u64> {
-    let len = file.metadata()?.len();
-    if len == 0 {
-        return Ok(0);
-    }
+/// The length of the file `len` bytes long up to and including its last
+/// newline: what is left once a torn last line is cut. Changes nothing.
+fn whole_length(file: &mut File, len: u64) -> io::Result<u64> {
     // Walk back from the end in blocks until a newline is found.
     let mut end = len;
     let mut block = vec![0u8; 64 * 1024];
@@ -206,19 +215,12 @@ fn cut_torn_tail(file: &mut File) -> io::Result<u64> {
         file.seek(SeekFrom::Start(start))?;
         file.read_exact(chunk)?;
         if let Some(at) = chunk.iter().rposition(|b| *b == b'\n') {
-            let keep = start + at as u64 + 1;
-            if keep < len {
-                file.set_len(keep)?;
-                file.sync_data()?;
-            }
-            return Ok(len - keep);
+            return Ok(start + at as u64 + 1);
         }
         end = start;
     }
     // No newline at all: the whole file is one torn line.
-    file.set_len(0)?;
-    file.sync_data()?;
-    Ok(len)
+    Ok(0)
 }
 
 /// Rewrites `path` without the given (1-based, ascending) line numbers,
@@ -330,6 +332,47 @@ mod tests {
             std::fs::read_to_string(&path).expect("read back"),
             format!("{A}\n{B}\n")
         );
+    }
+
+    #[test]
+    fn a_refused_resume_leaves_the_torn_tail_too() {
+        let nuls = String::from_utf8(vec![0; 8]).expect("NULs are UTF-8");
+        let damaged = format!("{A}\n{nuls}\n{B}\n{{\"index\":2,");
+        let (_dir, path) = file_with(damaged.as_bytes());
+        scan(&path, false).expect_err("damage is refused");
+        assert_eq!(std::fs::read_to_string(&path).expect("untouched"), damaged);
+
+        let done = scan(&path, true).expect("repaired");
+        assert_eq!((done.records, done.dropped, done.torn_bytes), (2, 1, 11));
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read back"),
+            format!("{A}\n{B}\n")
+        );
+    }
+
+    #[test]
+    fn a_huge_index_costs_no_more_than_a_small_one() {
+        // A dense bitmap would ask for 2^61 bytes here and abort.
+        let line = format!(
+            r#"{{"index":{},"id":null,"method":"GET","url":"u"}}"#,
+            u64::MAX
+        );
+        let (_dir, path) = file_with(format!("{line}\n").as_bytes());
+        let done = scan(&path, false).expect("a record");
+        assert!(done.has_position(u64::MAX) && !done.has_position(u64::MAX - 1));
+        assert!(!done.has_position(0));
+    }
+
+    #[test]
+    fn a_json_array_is_not_a_record() {
+        let (_dir, path) = file_with(format!("{A}\n[0,null,\"GET\",\"u\"]\n").as_bytes());
+        let err = scan(&path, false).expect_err("refused").to_string();
+        assert!(
+            err.contains("line 2") && err.contains("not a JSON object"),
+            "{err}"
+        );
+        let done = scan(&path, true).expect("repaired");
+        assert_eq!((done.records, done.dropped), (1, 1));
     }
 
     #[test]

@@ -26,7 +26,8 @@ use tokio::sync::{mpsc, Semaphore};
 use volley::Outcome;
 
 use crate::cli::FailOn;
-use crate::summary::Tally;
+use crate::extras::Extras;
+use crate::summary::{count_live, Live, Tally};
 
 /// Why writing stopped early.
 #[derive(Debug)]
@@ -35,6 +36,24 @@ pub enum SinkError {
     ClosedPipe,
     /// Any other write failure.
     Io(io::Error),
+}
+
+/// What the sink wrote: the tally, and why it stopped early if it did.
+#[derive(Debug)]
+pub struct Written {
+    /// Counts over the records written.
+    pub tally: Tally,
+    /// Why writing stopped before the end, if it did.
+    pub error: Option<SinkError>,
+}
+
+impl Written {
+    fn failed(error: SinkError, tally: Tally) -> Written {
+        Written {
+            tally,
+            error: Some(error),
+        }
+    }
 }
 
 /// Where records are written: a file (synced) or a stream such as stdout.
@@ -81,6 +100,8 @@ pub struct Sink {
     fail_on: FailOn,
     /// Permits to return after each record is written (ordered mode).
     window: Option<Arc<Semaphore>>,
+    live: Arc<Live>,
+    extras: Extras,
 }
 
 impl Sink {
@@ -90,27 +111,32 @@ impl Sink {
         ordered: bool,
         fail_on: FailOn,
         window: Option<Arc<Semaphore>>,
+        live: Arc<Live>,
     ) -> Self {
         Sink {
             out: io::BufWriter::with_capacity(64 * 1024, out),
             ordered,
             fail_on,
             window,
+            live,
+            extras: Extras::default(),
         }
+    }
+
+    /// Adds `--save-dir` and `--failures` outputs.
+    #[must_use]
+    pub fn with_extras(mut self, extras: Extras) -> Self {
+        self.extras = extras;
+        self
     }
 
     /// Writes `preamble` (records owed from an earlier run), then every
     /// entry received until the channel closes; returns the tally of what
     /// was written.
     ///
-    /// # Errors
-    ///
-    /// [`SinkError`] when a write fails; the tally up to then is returned with it.
-    pub fn run(
-        mut self,
-        preamble: Vec<Outcome>,
-        mut entries: mpsc::Receiver<Entry>,
-    ) -> Result<Tally, (SinkError, Tally)> {
+    /// [`Written::error`] says why writing stopped early, if it did; the
+    /// tally counts what was written up to then.
+    pub fn run(mut self, preamble: Vec<Outcome>, mut entries: mpsc::Receiver<Entry>) -> Written {
         let mut state = State {
             tally: Tally::default(),
             pending: BTreeMap::new(),
@@ -121,8 +147,8 @@ impl Sink {
             unsynced: false,
         };
         for record in &preamble {
-            if let Err(e) = self.write(record, &mut state) {
-                return Err((e, state.tally));
+            if let Err(e) = self.write(record.clone(), &mut state) {
+                return Written::failed(e, state.tally);
             }
         }
         loop {
@@ -131,7 +157,7 @@ impl Sink {
                 Err(mpsc::error::TryRecvError::Empty) => {
                     // Nothing waiting: make what we have visible, then block.
                     if let Err(e) = self.flush(&mut state) {
-                        return Err((e, state.tally));
+                        return Written::failed(e, state.tally);
                     }
                     match entries.blocking_recv() {
                         Some(entry) => entry,
@@ -141,29 +167,33 @@ impl Sink {
                 Err(mpsc::error::TryRecvError::Disconnected) => break,
             };
             if let Err(e) = self.take(entry, &mut state) {
-                return Err((e, state.tally));
+                return Written::failed(e, state.tally);
             }
             if state.last_flush.elapsed() >= FLUSH_EVERY {
                 if let Err(e) = self.flush(&mut state) {
-                    return Err((e, state.tally));
+                    return Written::failed(e, state.tally);
                 }
             }
         }
         // In input order, gaps remain only for requests that never started
         // (a graceful stop); write what arrived after them rather than drop it.
         for record in std::mem::take(&mut state.pending).into_values().flatten() {
-            if let Err(e) = self.write(&record, &mut state) {
-                return Err((e, state.tally));
+            if let Err(e) = self.write(record, &mut state) {
+                return Written::failed(e, state.tally);
             }
         }
         let end = self
-            .out
+            .extras
             .flush()
+            .and_then(|()| self.out.flush())
             .and_then(|()| self.out.get_mut().sync())
             .map_err(classify);
         match end {
-            Ok(()) => Ok(state.tally),
-            Err(e) => Err((e, state.tally)),
+            Ok(()) => Written {
+                tally: state.tally,
+                error: None,
+            },
+            Err(e) => Written::failed(e, state.tally),
         }
     }
 
@@ -171,7 +201,7 @@ impl Sink {
     fn take(&mut self, entry: Entry, state: &mut State) -> Result<(), SinkError> {
         if !self.ordered {
             return match entry {
-                Entry::Record(record) => self.write(&record, state),
+                Entry::Record(record) => self.write(record, state),
                 Entry::Skip(_) => {
                     self.release();
                     Ok(())
@@ -184,7 +214,7 @@ impl Sink {
         };
         while let Some(ready) = state.pending.remove(&state.next_index) {
             match ready {
-                Some(record) => self.write(&record, state)?,
+                Some(record) => self.write(record, state)?,
                 None => self.release(),
             }
             state.next_index += 1;
@@ -192,12 +222,19 @@ impl Sink {
         Ok(())
     }
 
-    fn write(&mut self, record: &Outcome, state: &mut State) -> Result<(), SinkError> {
+    fn write(&mut self, mut record: Outcome, state: &mut State) -> Result<(), SinkError> {
+        self.extras.save_body(&mut record).map_err(SinkError::Io)?;
         state.line.clear();
-        serde_json::to_writer(&mut state.line, record).map_err(|e| SinkError::Io(e.into()))?;
+        serde_json::to_writer(&mut state.line, &record).map_err(|e| SinkError::Io(e.into()))?;
         state.line.push(b'\n');
         self.out.write_all(&state.line).map_err(classify)?;
-        state.tally.add(record, &self.fail_on);
+        let failing_before = state.tally.failing;
+        state.tally.add(&record, &self.fail_on);
+        let failed = state.tally.failing > failing_before;
+        self.extras
+            .note_failure(&record, failed)
+            .map_err(SinkError::Io)?;
+        count_live(&self.live, &record);
         state.unsynced = true;
         self.release();
         Ok(())
@@ -213,6 +250,7 @@ impl Sink {
     /// Flushes the buffer, and syncs it to disk once a second.
     fn flush(&mut self, state: &mut State) -> Result<(), SinkError> {
         self.out.flush().map_err(classify)?;
+        self.extras.flush().map_err(SinkError::Io)?;
         state.last_flush = Instant::now();
         if state.unsynced && state.last_sync.elapsed() >= SYNC_EVERY {
             self.out.get_mut().sync().map_err(classify)?;

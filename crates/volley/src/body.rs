@@ -29,6 +29,9 @@ pub enum BodyMode {
     Base64,
     /// Read and count, but do not record the body.
     None,
+    /// Keep the bytes outside the record, in [`Outcome::raw_body`](crate::Outcome::raw_body),
+    /// for the caller to store (e.g. one file per response).
+    Raw,
 }
 
 /// The `Accept-Encoding` sent when the request does not set its own.
@@ -161,7 +164,7 @@ pub(crate) fn render(
     bytes: &[u8],
 ) -> (Option<Box<RawValue>>, Option<String>) {
     let want_json = match mode {
-        BodyMode::None => return (None, None),
+        BodyMode::None | BodyMode::Raw => return (None, None),
         BodyMode::Base64 => return (None, Some(base64(bytes))),
         BodyMode::Auto => is_json_type(content_type),
         BodyMode::Json => true,

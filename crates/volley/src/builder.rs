@@ -49,6 +49,7 @@ pub(crate) struct Config {
     pub read_ahead: usize,
     pub insecure: bool,
     pub intents: Option<Arc<dyn IntentHook>>,
+    pub keep_requests: bool,
 }
 
 /// Builds a [`Client`]. Every setting has the default of DESIGN.md.
@@ -86,6 +87,8 @@ pub struct ClientBuilder {
     read_ahead: Option<usize>,
     resolve: Vec<(String, SocketAddr)>,
     intents: Option<Arc<dyn IntentHook>>,
+    proxy: Option<String>,
+    keep_requests: bool,
 }
 
 impl Default for ClientBuilder {
@@ -110,6 +113,8 @@ impl Default for ClientBuilder {
             read_ahead: None,
             resolve: Vec::new(),
             intents: None,
+            proxy: None,
+            keep_requests: false,
         }
     }
 }
@@ -231,6 +236,21 @@ impl ClientBuilder {
         self
     }
 
+    /// Keeps each request in its outcome ([`Outcome::request`](crate::Outcome::request)),
+    /// e.g. to write the failed ones out again.
+    pub fn keep_requests(mut self, yes: bool) -> Self {
+        self.keep_requests = yes;
+        self
+    }
+
+    /// Sends every request through the proxy at `url` (`http://` or
+    /// `https://`). Without it, `HTTP_PROXY`, `HTTPS_PROXY` and `NO_PROXY`
+    /// from the environment are honoured.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(url.into());
+        self
+    }
+
     /// Resolves `host` to `addr` instead of asking DNS (like curl's `--resolve`).
     pub fn resolve(mut self, host: impl Into<String>, addr: SocketAddr) -> Self {
         self.resolve.push((host.into(), addr));
@@ -267,6 +287,11 @@ impl ClientBuilder {
             for cert in certs {
                 http = http.add_root_certificate(cert);
             }
+        }
+        if let Some(url) = &self.proxy {
+            let proxy = reqwest::Proxy::all(url.as_str())
+                .map_err(|e| BuildError::Invalid(format!("invalid proxy {url:?}: {e}")))?;
+            http = http.proxy(proxy);
         }
         for (host, addr) in &self.resolve {
             http = http.resolve(host, *addr);
@@ -327,6 +352,7 @@ impl ClientBuilder {
             read_ahead,
             insecure: self.insecure,
             intents: self.intents.clone(),
+            keep_requests: self.keep_requests,
         })
     }
 }

@@ -101,7 +101,11 @@ impl Client {
             Ok(prepared) => self.with_defaults(prepared),
             Err(message) => {
                 self.inner.limits.counters.bump(Counter::Requests);
-                return Some(Outcome::invalid(&spec, message));
+                let mut outcome = Outcome::invalid(&spec, message);
+                if self.inner.config.keep_requests {
+                    outcome.request = Some(Box::new(spec));
+                }
+                return Some(outcome);
             }
         };
         let config = &self.inner.config;
@@ -142,6 +146,7 @@ impl Client {
                     started = Some(Instant::now());
                 }
                 limits.counters.bump(Counter::Attempts);
+                let _in_flight = limits.counters.in_flight();
                 let result = executor::attempt(&self.inner.http, config, &prepared).await;
                 (result, slots)
             };
@@ -204,6 +209,9 @@ impl Client {
                     limits.counters.bump(Counter::Requests);
                     let elapsed = started.map_or(Duration::ZERO, |s| s.elapsed());
                     let mut outcome = self.record(&spec, &prepared, attempts, elapsed, result);
+                    if config.keep_requests {
+                        outcome.request = Some(Box::new(spec));
+                    }
                     if let (Some(error), Some(note)) = (outcome.error.as_mut(), note) {
                         error.message = format!("{} ({note})", error.message);
                     }
@@ -404,7 +412,14 @@ fn fill_response(outcome: &mut Outcome, config: &Config, prepared: &Prepared, r:
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    (outcome.body, outcome.body_base64) = body::render(config.body_mode, content_type, &r.body);
+    if config.body_mode == body::BodyMode::Raw {
+        outcome.raw_body = Some(crate::outcome::RawBody {
+            content_type: content_type.map(str::to_owned),
+            bytes: r.body.into(),
+        });
+    } else {
+        (outcome.body, outcome.body_base64) = body::render(config.body_mode, content_type, &r.body);
+    }
     if config.include_headers {
         let mut map = serde_json::Map::new();
         for name in r.headers.keys() {

@@ -73,7 +73,7 @@ pub use body::BodyMode;
 pub use builder::{BuildError, ClientBuilder};
 pub use client::Client;
 pub use intent::{IntentFuture, IntentHook};
-pub use outcome::{ErrorInfo, ErrorKind, Outcome, SCHEMA_VERSION};
+pub use outcome::{ErrorInfo, ErrorKind, Outcome, RawBody, SCHEMA_VERSION};
 pub use policy::backoff::Backoff;
 pub use policy::rate::{Rate, RatePolicy};
 pub use policy::retry::{is_idempotent, RetryPolicy};

@@ -52,6 +52,28 @@ pub struct Outcome {
     /// The input's pass-through fields, untouched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<Map<String, Value>>,
+    /// Where the body was saved instead of being embedded (set by the CLI's
+    /// `--save-dir`, not by the engine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_path: Option<String>,
+    /// The request as given, when the client keeps requests
+    /// ([`ClientBuilder::keep_requests`](crate::ClientBuilder::keep_requests)).
+    /// Not part of the record.
+    #[serde(skip)]
+    pub request: Option<Box<RequestSpec>>,
+    /// The body's bytes and content type, with [`BodyMode::Raw`](crate::BodyMode::Raw).
+    /// Not part of the record.
+    #[serde(skip)]
+    pub raw_body: Option<RawBody>,
+}
+
+/// A response body as received (decoded), kept outside the record.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RawBody {
+    /// The decoded bytes.
+    pub bytes: bytes::Bytes,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
 }
 
 /// Why a request failed: a kind to branch on and a message for people.
@@ -155,6 +177,9 @@ impl Outcome {
                 message: message.into(),
             }),
             meta: spec.meta.clone(),
+            body_path: None,
+            request: None,
+            raw_body: None,
         }
     }
 

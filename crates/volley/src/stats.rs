@@ -21,6 +21,8 @@ pub struct Stats {
     pub throttle_decreases: u64,
     /// Failures made final because their host's retry budget was spent.
     pub retry_budget_exhausted: u64,
+    /// Attempts under way right now.
+    pub in_flight: u64,
 }
 
 /// The live counters behind [`Stats`].
@@ -32,6 +34,17 @@ pub(crate) struct Counters {
     host_pauses: AtomicU64,
     throttle_decreases: AtomicU64,
     retry_budget_exhausted: AtomicU64,
+    in_flight: AtomicU64,
+}
+
+/// Counts one attempt as under way until dropped.
+#[derive(Debug)]
+pub(crate) struct InFlight<'a>(&'a AtomicU64);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// One of the counters.
@@ -58,6 +71,12 @@ impl Counters {
         cell.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Marks one attempt as under way, until the guard is dropped.
+    pub(crate) fn in_flight(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(&self.in_flight)
+    }
+
     pub(crate) fn snapshot(&self) -> Stats {
         let get = |cell: &AtomicU64| cell.load(Ordering::Relaxed);
         Stats {
@@ -67,6 +86,7 @@ impl Counters {
             host_pauses: get(&self.host_pauses),
             throttle_decreases: get(&self.throttle_decreases),
             retry_budget_exhausted: get(&self.retry_budget_exhausted),
+            in_flight: get(&self.in_flight),
         }
     }
 }

@@ -207,7 +207,7 @@ fn header_pairs(headers: Value) -> Result<Vec<(String, String)>, String> {
 }
 
 /// "a string", "an array", … for messages about a field of the wrong type.
-fn kind_of(value: &Value) -> &'static str {
+pub(super) fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -221,7 +221,7 @@ fn kind_of(value: &Value) -> &'static str {
 /// `not valid JSON (expected value at column 9)`. `serde_json` ends its
 /// message with "at line 1 column 9"; the line is always 1 here and would
 /// read as if it were the input's line number, so only the column is kept.
-fn describe_json_error(e: &serde_json::Error) -> String {
+pub(super) fn describe_json_error(e: &serde_json::Error) -> String {
     let full = e.to_string();
     let reason = full.split(" at line ").next().unwrap_or(&full);
     if e.column() == 0 {

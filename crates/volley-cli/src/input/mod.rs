@@ -1,5 +1,6 @@
 //! Input readers: the user's files of URL lines and JSON-lines request specs,
-//! turned into a stream of [`Item`]s, exactly one per request line.
+//! or a URL template and its rows of values, turned into a stream of
+//! [`Item`]s, exactly one per request line or row.
 //!
 //! The pieces, in the order a byte meets them:
 //!
@@ -14,14 +15,28 @@
 //!   sources in order, feeding a bounded channel so that reading waits
 //!   while the engine is busy.
 //!
+//! A template run (`--template URL --values FILE`) replaces the line
+//! reading and parsing with:
+//!
+//! - [`template`]: the `{column}` syntax, and how a value is written in a
+//!   URL, a header or a body.
+//! - [`values`]: the CSV, TSV or JSON-lines rows of values, one at a time.
+//! - [`rows`]: one row → one [`Item`], on the same input thread and channel.
+//!
+//! [`ids`] remembers the ids seen, so a repeated id is refused in both.
+//!
 //! Nothing here fails because of a line's content: a bad line is data (an
 //! [`Item::Invalid`]) and the batch carries on. Only I/O errors — a missing
 //! file, a read error — end the reading, as an `Err` naming the file.
 
+pub mod ids;
 pub mod jsonl;
 pub mod lines;
 pub mod parser;
 pub mod reader;
+pub mod rows;
+pub mod template;
+pub mod values;
 
 use std::fmt;
 
@@ -29,6 +44,8 @@ use volley::{Outcome, RequestSpec};
 
 pub use parser::{Defaults, LineParser, DEFAULT_MAX_LINE_LEN};
 pub use reader::{read_sources, spawn, ReadSummary, Source};
+pub use rows::{Rows, TemplateInput};
+pub use values::ValuesFormat;
 
 /// What one request line of the input became.
 #[derive(Clone, Debug)]

@@ -16,13 +16,11 @@
 //! [`RequestSpec::validate`]'s, so the CLI and the library agree on what
 //! can be sent.
 
-use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
-
 use bytes::Bytes;
 use serde_json::{Map, Value};
 use volley::{Outcome, RequestSpec};
 
+use super::ids::SeenIds;
 use super::jsonl::{self, JsonBody, Rejection};
 use super::lines::Line;
 use super::{Item, Location};
@@ -72,12 +70,8 @@ pub struct LineParser {
     max_line_len: usize,
     /// The index the next request line gets.
     next_index: u64,
-    /// Hashes of the ids seen so far. 8 bytes an id (plus the table's
-    /// overhead) whatever the ids' length, so millions of ids stay small.
-    /// Two different ids share a 64-bit hash with a chance of about n²/2⁶⁵:
-    /// one in 30 million for a million ids, which would make one line
-    /// wrongly "duplicate" — an accepted price for bounded memory.
-    seen_ids: HashSet<u64>,
+    /// The ids seen so far (hashed: see [`SeenIds`]).
+    seen_ids: SeenIds,
 }
 
 impl LineParser {
@@ -90,7 +84,7 @@ impl LineParser {
             defaults,
             max_line_len,
             next_index: 0,
-            seen_ids: HashSet::new(),
+            seen_ids: SeenIds::default(),
         }
     }
 
@@ -153,9 +147,7 @@ impl LineParser {
         match jsonl::parse(text) {
             Ok(request) => {
                 let duplicate = match &request.id {
-                    Some(id) if !self.remember(id) => Some(format!(
-                        "duplicate id {id:?}: an id may appear only once in the input"
-                    )),
+                    Some(id) if !self.remember(id) => Some(SeenIds::duplicate_message(id)),
                     _ => None,
                 };
                 let spec = self.json_line(request);
@@ -289,11 +281,7 @@ impl LineParser {
 
     /// Records `id` as used; false when it was used before.
     fn remember(&mut self, id: &str) -> bool {
-        // `DefaultHasher::new()` has fixed keys, so the hash is the same for
-        // the whole run (and across runs, though nothing relies on that).
-        let mut hasher = DefaultHasher::new();
-        id.hash(&mut hasher);
-        self.seen_ids.insert(hasher.finish())
+        self.seen_ids.first_use(id)
     }
 }
 
@@ -313,7 +301,7 @@ fn shown(line: &[u8]) -> String {
 }
 
 /// The first [`SHOWN_CHARS`] characters of `text`, with `…` when cut.
-fn shorten(text: &str) -> String {
+pub(super) fn shorten(text: &str) -> String {
     match text.char_indices().nth(SHOWN_CHARS) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),

@@ -106,16 +106,31 @@ pub fn spawn(
     mut parser: LineParser,
     tx: mpsc::Sender<Item>,
 ) -> JoinHandle<anyhow::Result<ReadSummary>> {
-    let read = move || {
+    spawn_with(tx, move |emit| read_sources(sources, &mut parser, emit))
+}
+
+/// Starts the input thread running `read`, whose items go into `tx`: the
+/// thread of [`spawn`], for any reader of items (the template rows too).
+/// `read` gets the function to pass each item to; it returns false when the
+/// receiver is gone, and `read` should then stop.
+///
+/// # Panics
+///
+/// When the operating system cannot start a thread, as `std::thread::spawn`.
+pub fn spawn_with(
+    tx: mpsc::Sender<Item>,
+    read: impl FnOnce(&mut dyn FnMut(Item) -> bool) -> anyhow::Result<ReadSummary> + Send + 'static,
+) -> JoinHandle<anyhow::Result<ReadSummary>> {
+    let run = move || {
         // `blocking_send` waits for room in the bounded channel: this is the
         // back-pressure that keeps the whole input out of memory. It fails
         // only when the receiver is gone, which ends the reading. (It would
         // panic inside an async runtime; this is a plain OS thread.)
-        read_sources(sources, &mut parser, |item| tx.blocking_send(item).is_ok())
+        read(&mut |item| tx.blocking_send(item).is_ok())
     };
     thread::Builder::new()
         .name("volley-input".to_owned())
-        .spawn(read)
+        .spawn(run)
         .expect("the operating system could not start the input thread")
 }
 

@@ -1,8 +1,12 @@
 //! The modules of the integration-test binary.
 
+/// The binary as a child process to signal or `kill -9` mid-run.
+mod child;
 /// Shared helpers: a testbed, input files, running the binary, the schema check.
 mod support;
 
+/// No bytes make the input parsers or the resume reader panic (property tests).
+mod arbitrary;
 /// Subcommands and built-in output: `volley demo`, `--help`, `--version`.
 mod commands;
 /// Exit statuses 0, 1 and 2, and that a usage error sends nothing.
@@ -17,6 +21,14 @@ mod output;
 mod politeness;
 /// What an input line asks for: JSON spec fields, `-X`/`-H`/`-d`/`--json` defaults, stdin.
 mod requests;
+/// FAULTS.md row 20 and `--resume`: the kill -9 crash test, a torn last line, damage and `--repair`, a changed input.
+mod resume;
+/// `--shard K/N`: shards partition the input by host; the parts concatenate; `--resume` per shard.
+mod shards;
+/// Runs that stop early, then `--resume`: SIGINT drains (exit 130), a second SIGINT stops at once, a full disk (exit 1).
+mod shutdown;
+/// `--template` with `--values`: values encoded per position, ids, meta, bad rows.
+mod template;
 /// FAULTS.md row 17: a self-signed certificate refused, trusted with `--cacert`, or not verified with `--insecure`.
 mod tls;
 /// Many requests: one record each, input order with `--ordered`, completion order without.

@@ -33,6 +33,9 @@ fn full_outcome() -> Outcome {
             message: "HTTP 503 Service Unavailable".into(),
         }),
         meta: Some(meta),
+        body_path: None,
+        request: None,
+        raw_body: None,
     }
 }
 
@@ -65,7 +68,17 @@ fn schema_fields_match_outcome() {
         body_base64: Some("/wA=".into()),
         ..full_outcome()
     });
-    let written: BTreeSet<String> = keys(&full).union(&keys(&binary)).cloned().collect();
+    // With --save-dir the CLI records where the body went instead.
+    let saved = check(&Outcome {
+        body: None,
+        body_path: Some("bodies/0.json".into()),
+        ..full_outcome()
+    });
+    let written: BTreeSet<String> = keys(&full)
+        .union(&keys(&binary))
+        .cloned()
+        .chain(keys(&saved))
+        .collect();
     assert_eq!(keys(&schema["properties"]), written);
 
     let minimal = check(&Outcome::invalid(

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Where volley's CPU goes on the FAST workload: `perf record` of one
+volley run (20,000 small JSON responses from nginx, concurrency 64), then
+two `perf report`s — self time per function, and inclusive time with call
+chains (DWARF unwinding; the release profile keeps line tables).
+
+    python3 bench/profile.py [--out DIR] [--volley PATH] [--n 20000]
+
+Writes DIR/profile-fast-{dso,self,children}.txt
+(default DIR: bench/results/<date>). Needs `perf` (Debian: linux-perf) and
+nginx; run bench/run.sh once first so both are installed.
+"""
+
+import argparse
+import datetime
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness.servers import Nginx, pin_argv  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=BENCH / "results" / datetime.date.today().isoformat())
+    p.add_argument("--volley", type=Path, default=BENCH.parent / "target/release/volley")
+    p.add_argument("--n", type=int, default=20_000)
+    args = p.parse_args()
+    if shutil.which("perf") is None or not Nginx.available():
+        sys.exit("profile: needs perf and nginx with the echo module")
+    args.out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="volley-profile-"))
+    two = shutil.which("taskset") and len(os.sched_getaffinity(0)) >= 2
+    server_cpu, client_cpu = (0, 1) if two else (None, None)
+    try:
+        with Nginx(pin=server_cpu) as nginx:
+            urls = tmp / "urls.txt"
+            urls.write_text("".join(nginx.fast(i) + "\n" for i in range(args.n)))
+            data = tmp / "perf.data"
+            volley = [str(args.volley), str(urls), "-o", str(tmp / "out.jsonl"), "-c", "64", "-q"]
+            subprocess.run(["perf", "record", "-F", "1999", "--call-graph", "dwarf,32768", "-o", str(data),
+                            "--"] + pin_argv(client_cpu) + volley,
+                           check=True, timeout=300, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for name, extra in [("dso", ["--no-children", "-g", "none", "--sort", "dso"]),
+                            ("self", ["--no-children", "-g", "none"]),
+                            ("children", ["--children", "-g", "caller,0.5,callee,function,percent",
+                                          "--percent-limit", "5"])]:
+            sort = [] if "--sort" in extra else ["--sort", "symbol"]
+            report = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--percent-limit", "0.5"]
+                                    + sort + extra,
+                                    capture_output=True, text=True, timeout=600)
+            path = args.out / f"profile-fast-{name}.txt"
+            path.write_text("".join(line.rstrip() + "\n" for line in report.stdout.splitlines()))
+            print(f"profile: wrote {path}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

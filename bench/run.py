@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""Runs volley's benchmarks on loopback and writes the results.
+
+    bench/run.sh [--quick] [--only FAST,SLOW,...] [--servers nginx,testbed]
+
+bench/run.sh installs what is missing and builds the binaries first; this
+script assumes they exist and reports any missing tool as "n/a". Results go
+to bench/results/<YYYY-MM-DD>/: runs.csv (one row per measured run,
+warm-ups included and flagged), table.md, startup.json, versions.txt.
+bench/README.md describes the method.
+"""
+
+import argparse
+import csv
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import clients as C  # noqa: E402
+from harness import measure, report, startup  # noqa: E402
+from harness.servers import Nginx, Testbed  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+
+# name: (requests, concurrency, servers). MANY's sizes are separate rows.
+WORKLOADS = {
+    "FAST": (20_000, 64, ("nginx", "testbed")),
+    "SLOW": (5_000, 256, ("nginx", "testbed")),
+    "BIG": (500, 32, ("nginx", "testbed")),
+    "MANY-10^4": (10_000, 64, ("nginx",)),
+    "MANY-10^5": (100_000, 64, ("nginx",)),
+    "MANY-10^6": (1_000_000, 64, ("nginx",)),
+    "HOSTS": (20_000, 64, ("nginx",)),
+}
+LONG_RUN_S = 20
+CLIENT_ORDER = ["volley", "volley --save-dir", "reqwest-baseline", "aiohttp-gather",
+                "httpx-async", "curl-parallel", "oha"]
+CSV_FIELDS = ["started", "workload", "server", "client", "rep", "warmup", "n", "concurrency",
+              "exit", "wall_s", "user_s", "sys_s", "max_rss_kib", "server_cpu_s", "records", "ok",
+              "load_before", "load_after", "stderr"]
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true",
+                   help="one run per case, no warm-up, MANY up to 10^5 only")
+    p.add_argument("--reps", type=int, help="measured runs per case (default 3; --quick 1)")
+    p.add_argument("--only", help="comma-separated workloads (FAST,SLOW,BIG,MANY,HOSTS,STARTUP)")
+    p.add_argument("--servers", default="nginx,testbed", help="comma-separated servers")
+    p.add_argument("--out", type=Path, help="results directory (default bench/results/<date>)")
+    p.add_argument("--volley", type=Path, default=ROOT / "target/release/volley")
+    p.add_argument("--testbed", type=Path, default=ROOT / "target/release/testbed")
+    p.add_argument("--baseline", type=Path,
+                   default=BENCH / "reqwest-baseline/target/release/reqwest-baseline")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="multiply every workload's request count (a smoke test: --scale 0.05)")
+    p.add_argument("--budget-min", type=float, default=30,
+                   help="stop starting new runs after this many minutes")
+    return p.parse_args()
+
+
+def cmd_out(argv):
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        return (p.stdout or p.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "n/a"
+
+
+def versions(args, volley):
+    py = sys.executable
+    lock = (BENCH / "reqwest-baseline/Cargo.lock").read_text() if (BENCH / "reqwest-baseline/Cargo.lock").exists() else ""
+    reqwest = next((lock.split("\n")[i + 1].split('"')[1] for i, l in enumerate(lock.split("\n"))
+                    if l == 'name = "reqwest"'), "n/a")
+    git = cmd_out(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "crates", "Cargo.toml", "Cargo.lock"],
+                           capture_output=True, text=True).stdout.strip()
+    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                if l.startswith("model name")), "n/a")
+    return {
+        "volley": f"{cmd_out([str(volley), '--version'])} (git {git}{', uncommitted changes in crates/' if dirty else ''})",
+        "rustc": cmd_out(["rustc", "--version"]),
+        "reqwest-baseline": f"reqwest {reqwest}",
+        "nginx": cmd_out(["nginx", "-v"]).replace("nginx version: ", ""),
+        "nginx echo module": cmd_out(["dpkg-query", "-W", "-f", "${Version}", "libnginx-mod-http-echo"]),
+        "curl": cmd_out(["curl", "--version"]),
+        "oha": cmd_out(["oha", "--version"]),
+        "python": cmd_out([py, "--version"]),
+        "aiohttp": cmd_out([py, "-c", "import aiohttp; print(aiohttp.__version__)"]),
+        "httpx": cmd_out([py, "-c", "import httpx; print(httpx.__version__)"]),
+        "hyperfine": cmd_out(["hyperfine", "--version"]),
+        "time": cmd_out(["dpkg-query", "-W", "-f", "GNU time ${Version}", "time"]),
+        "kernel": platform.release(),
+        "cpu": f"{cpu}, {os.cpu_count()} cores",
+    }
+
+
+def write_urls(path, n, url):
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write(url(i) + "\n")
+
+
+def urls_for(name, server, n, tmp):
+    path = tmp / f"{name}-{server.name}.txt"
+    if name.startswith(("FAST", "MANY")):
+        write_urls(path, n, server.fast)
+    elif name == "SLOW":
+        write_urls(path, n, server.slow)
+    elif name == "BIG":
+        write_urls(path, n, server.big)
+    elif name == "HOSTS":
+        ports = server.host_ports
+        write_urls(path, n, lambda i: server.fast(i, ports[i % len(ports)]))
+    first = path.open().readline().strip()
+    return path, first
+
+
+def main():
+    args = parse_args()
+    reps = args.reps or (1 if args.quick else 3)
+    warmup = not args.quick
+    wanted = set((args.only or "FAST,SLOW,BIG,MANY,HOSTS,STARTUP").upper().split(","))
+    servers_wanted = args.servers.split(",")
+    deadline = time.monotonic() + args.budget_min * 60
+    two_cores = (os.cpu_count() or 1) >= 2 and shutil.which("taskset")
+    server_cpu, client_cpu = (0, 1) if two_cores else (None, None)
+    out_dir = args.out or BENCH / "results" / datetime.date.today().isoformat()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="volley-bench-"))
+
+    # Copies, so a rebuild elsewhere during the run cannot change what is measured.
+    bins = {}
+    for name, path in [("volley", args.volley), ("testbed", args.testbed), ("baseline", args.baseline)]:
+        if path.exists():
+            bins[name] = tmp / path.name
+            shutil.copy2(path, bins[name])
+        else:
+            bins[name] = path  # missing: its client or server reports n/a
+    has_save_dir = "--save-dir" in cmd_out_all([str(bins["volley"]), "--help"])
+    clients = C.all_clients(bins["volley"], bins["baseline"], has_save_dir)
+    available = {c.name: c.available() for c in clients}
+    for c in clients:
+        if not available[c.name]:
+            print(f"[bench] {c.name}: not available, reported as n/a", flush=True)
+
+    vers = versions(args, bins["volley"])
+    (out_dir / "versions.txt").write_text("".join(f"{k}: {v}\n" for k, v in vers.items()))
+    load_start = Path("/proc/loadavg").read_text().strip()
+    print(f"[bench] load average at start: {load_start}", flush=True)
+
+    rows = []
+    missing = []
+    csv_path = out_dir / "runs.csv"
+    csv_file = open(csv_path, "w", newline="")
+    writer = csv.DictWriter(csv_file, fieldnames=CSV_FIELDS)
+    writer.writeheader()
+
+    def record(row):
+        rows.append(row)
+        writer.writerow(row)
+        csv_file.flush()
+
+    startup_results = None
+    servers = []
+    if "nginx" in servers_wanted:
+        servers.append(Nginx(pin=server_cpu) if Nginx.available() else None)
+        if not Nginx.available():
+            print("[bench] nginx or its echo module missing: nginx workloads n/a", flush=True)
+    if "testbed" in servers_wanted:
+        tb = Testbed(bins["testbed"], pin=server_cpu)
+        servers.append(tb if tb.available() else None)
+        if not tb.available():
+            print("[bench] testbed binary missing: testbed workloads n/a", flush=True)
+
+    for server in [s for s in servers if s]:
+        with server:
+            for name, (n, conc, on) in WORKLOADS.items():
+                if name.split("-")[0] not in wanted or server.name not in on:
+                    continue
+                if args.quick and name == "MANY-10^6":
+                    continue
+                n = max(1, int(n * args.scale))
+                urls, first = urls_for(name, server, n, tmp)
+                w = C.Workload(name, server.name, urls, n, conc, first,
+                               per_host=4 if name == "HOSTS" else 0, big=name == "BIG")
+                cases = [c for c in clients if c.handles(w)]
+                for c in cases:
+                    if not available[c.name]:
+                        missing.append((name, server.name, c.name))
+                # MANY at 10^6 takes a minute a run: one run, no warm-up.
+                case_reps = 1 if name == "MANY-10^6" else reps
+                plan = ([0] if warmup and name != "MANY-10^6" else []) + list(range(1, case_reps + 1))
+                # A client whose run takes longer than LONG_RUN_S is not run
+                # again for this case; if that was its warm-up, the warm-up
+                # counts as its one measured run (start-up costs are noise
+                # at that length).
+                done = set()
+                for rep in plan:
+                    for c in cases:
+                        if not available[c.name] or c.name in done:
+                            continue
+                        if time.monotonic() > deadline:
+                            print(f"[bench] time budget spent: skipping {name} {c.name}", flush=True)
+                            continue
+                        job = c.job(w, tmp)
+                        started = datetime.datetime.now().isoformat(timespec="seconds")
+                        row = measure.run(job, server, client_cpu)
+                        row.update(started=started, workload=name, server=server.name, client=c.name,
+                                   rep=rep, warmup=rep == 0, n=n, concurrency=conc)
+                        if row["wall_s"] > LONG_RUN_S:
+                            done.add(c.name)
+                            if rep == 0:
+                                row.update(rep=1, warmup=False)
+                        record(row)
+                        label = "warm-up" if row["warmup"] else f"run {row['rep']}"
+                        print(f"[bench] {name:10} {server.name:8} {c.name:17} "
+                              f"{label:8} exit={row['exit']} "
+                              f"wall={row['wall_s']:.3f}s cpu={(row['user_s'] or 0) + (row['sys_s'] or 0):.2f}s "
+                              f"rss={(row['max_rss_kib'] or 0) / 1024:.0f}MiB ok={row['ok']} "
+                              f"load={row['load_before']:.2f}", flush=True)
+                        if row["exit"] != 0:
+                            print(f"[bench]   stderr: {row['stderr']}", flush=True)
+                for f in tmp.glob(f"{name}-{server.name}.*"):
+                    f.unlink()
+
+            if server.name == "nginx" and "STARTUP" in wanted:
+                startup_results = run_startup(bins, server, client_cpu, out_dir, args.quick)
+    csv_file.close()
+
+    load_end = Path("/proc/loadavg").read_text().strip()
+    summary = report.summarise(rows)
+    for (name, srv, client) in missing:
+        summary.setdefault((name, srv), {})[client] = {"missing": True}
+    md = render(summary, startup_results, load_start, load_end, reps, warmup,
+                server_cpu, client_cpu)
+    (out_dir / "table.md").write_text(md)
+    print(md)
+    print(f"[bench] raw runs: {csv_path}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def cmd_out_all(argv):
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout
+    except OSError:
+        return ""
+
+
+def run_startup(bins, nginx, pin, out_dir, quick):
+    one = Path(tempfile.mkdtemp(prefix="volley-bench-one-")) / "one.txt"
+    url = nginx.fast(0)
+    one.write_text(url + "\n")
+    results = {}
+    if bins["volley"].exists():
+        results["time to first request"] = startup.time_to_first_request(
+            bins["volley"], pin, runs=10 if quick else 30)
+    # A real file, not /dev/null, which volley 0.1.0 refuses (EINVAL).
+    commands = {"volley 1 URL": [str(bins["volley"]), str(one), "-o", str(one.parent / "volley.jsonl"), "-q"],
+                "volley --version": [str(bins["volley"]), "--version"]}
+    if bins["baseline"].exists():
+        commands["reqwest-baseline 1 URL"] = [str(bins["baseline"]), str(one), str(one.parent / "reqwest.jsonl"), "1"]
+    commands["curl 1 URL"] = ["curl", "-s", "-o", "/dev/null", url]
+    results["hyperfine"] = startup.hyperfine(commands, pin, out_dir / "startup-hyperfine.json",
+                                             runs=20 if quick else 100)
+    (out_dir / "startup.json").write_text(json.dumps(results, indent=2) + "\n")
+    shutil.rmtree(one.parent, ignore_errors=True)
+    return results
+
+
+def render(summary, startup_results, load_start, load_end, reps, warmup, server_cpu, client_cpu):
+    out = [f"# volley benchmark results\n",
+           f"Median of {reps} measured run(s) per case{' after one warm-up run' if warmup else ''}; "
+           f"MANY at 10^6 is one run. Server pinned to CPU {server_cpu}, client to CPU {client_cpu}. "
+           f"Load average at start `{load_start}`, at end `{load_end}`.\n",
+           "CPU = the client's user + system seconds; server CPU = the server's. "
+           "`ok` = records reporting success / requests (n/a for curl and oha, which write none).\n"]
+    seen = []
+    for (name, srv) in summary:
+        if (name, srv) not in seen:
+            seen.append((name, srv))
+    order = list(WORKLOADS)
+    seen.sort(key=lambda k: (order.index(k[0]), k[1] != "nginx"))
+    for name, srv in seen:
+        _, conc, _ = WORKLOADS[name]
+        n = next((s["n"] for s in summary[(name, srv)].values() if "n" in s), 0)
+        out.append(f"\n## {name} — {srv}, {n:,} requests, concurrency {conc}\n")
+        out.append(report.table(summary, name, srv, CLIENT_ORDER))
+        out.append("")
+    if startup_results:
+        out.append("\n## Start-up\n")
+        ttfr = startup_results.get("time to first request")
+        if ttfr:
+            out.append(f"volley, spawn to first request bytes at the server: median "
+                       f"{ttfr['median_ms']:.2f} ms, min {ttfr['min_ms']:.2f} ms ({ttfr['runs']} runs).\n")
+        hf = startup_results.get("hyperfine")
+        if hf:
+            out.append("| command (whole run, hyperfine) | mean ms | median ms | min ms |\n|---|---|---|---|")
+            for cmd, r in hf.items():
+                out.append(f"| {cmd} | {r['mean_ms']:.2f} | {r['median_ms']:.2f} | {r['min_ms']:.2f} |")
+        else:
+            out.append("hyperfine: n/a")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    main()
