@@ -284,7 +284,7 @@ def render(summary, startup_results, load_start, load_end, reps, warmup, server_
            f"MANY at 10^6 is one run. Server pinned to CPU {server_cpu}, client to CPU {client_cpu}. "
            f"Load average at start `{load_start}`, at end `{load_end}`.\n",
            "CPU = the client's user + system seconds; server CPU = the server's. "
-           "`ok` = records reporting success / requests (n/a for curl and oha, which write none).\n"]
+           "`ok` = responses with status 200 counted from the client's own output / requests.\n"]
     seen = []
     for (name, srv) in summary:
         if (name, srv) not in seen:

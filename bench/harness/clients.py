@@ -59,6 +59,7 @@ class Job:
     ok_marker: bytes = None  # substring found once in every successful record
     stdout_file: Path = None  # where stdout goes (curl's status codes, oha's report)
     ok_regex: str = None  # in stdout_file: a regex whose group(1) counts successes
+    cleanup: list = field(default_factory=list)  # directories removed after the run
 
 
 @dataclass
@@ -89,13 +90,17 @@ class Volley(Client):
         argv = [self.tool, str(w.urls_file), "-o", str(out), "-c", str(w.concurrency), "-q"]
         if w.per_host:
             argv += ["--per-host", str(w.per_host)]
-        if w.big:
-            argv += ["--body", "none"]
+        cleanup = []
         if self.save_dir:
+            # Each body to its own file; records carry body_path instead.
             save = tmp / "volley-bodies"
-            save.mkdir(exist_ok=True)
+            shutil.rmtree(save, ignore_errors=True)
+            save.mkdir()
             argv += ["--save-dir", str(save)]
-        return Job(self.name, argv, out, b'"ok":true')
+            cleanup.append(save)
+        elif w.big:
+            argv += ["--body", "none"]
+        return Job(self.name, argv, out, b'"ok":true', cleanup=cleanup)
 
 
 class ReqwestBaseline(Client):

@@ -4,6 +4,7 @@ CPU, peak RSS of the client process tree's largest process) and `taskset`
 average read before and after."""
 
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -61,4 +62,6 @@ def run(job, server, pin, timeout_s=RUN_TIMEOUT_S):
     row["records"], row["ok"] = count_ok(job)
     if job.out_file:
         job.out_file.unlink(missing_ok=True)
+    for path in job.cleanup:
+        shutil.rmtree(path, ignore_errors=True)
     return row

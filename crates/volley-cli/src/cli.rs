@@ -187,7 +187,7 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub read_ahead: Option<usize>,
 
-    /// Longest input line accepted.
+    /// Longest input line (or --values row) accepted.
     #[arg(long, default_value = "1MiB", value_parser = parse_size, value_name = "SIZE")]
     pub max_line: u64,
 

@@ -361,6 +361,7 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
     let written = sink.join().unwrap_or_else(|_| Written {
         tally: Tally::default(),
         error: Some(SinkError::Io(std::io::Error::other("the writer panicked"))),
+        whole: 0,
     });
     let interrupted = interrupted.fired();
     // Join the reader only after a complete run: after an early stop it may
@@ -378,7 +379,11 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
     // Whether the run ended as a whole: every input read, every record
     // written. Only then is the intent log no longer needed.
     let mut clean = true;
-    let Written { tally, error } = written;
+    let Written {
+        tally,
+        error,
+        whole,
+    } = written;
     let mut exit = match error {
         None if tally.failing > 0 => Exit::Failures,
         None => Exit::Success,
@@ -391,9 +396,8 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
         }
         Some(SinkError::Io(e)) => {
             eprintln!(
-                "volley: error: writing records failed after {} records: {e}. \
-                 Every record written is whole{resume_hint}",
-                tally.total
+                "volley: error: writing records failed after {whole} records: {e}. \
+                 Every record written is whole{resume_hint}"
             );
             clean = false;
             Exit::Failures

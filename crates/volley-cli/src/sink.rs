@@ -16,8 +16,14 @@
 //! record is waiting and at least every 100 ms, and synced to disk every
 //! second and at the end, so a crash loses at most the last second and
 //! leaves at most one torn line (which `--resume` cuts off).
+//!
+//! A record handed to the buffer is not yet in the output: when a write
+//! fails (a full disk), the records still buffered, or cut short by the
+//! failing write, never get there. So the sink counts the bytes the output
+//! accepted, and [`Written::whole`] says how many records reached it whole:
+//! the number the user is told, and what `--resume` will find.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,15 +51,9 @@ pub struct Written {
     pub tally: Tally,
     /// Why writing stopped before the end, if it did.
     pub error: Option<SinkError>,
-}
-
-impl Written {
-    fn failed(error: SinkError, tally: Tally) -> Written {
-        Written {
-            tally,
-            error: Some(error),
-        }
-    }
+    /// Records that reached the output whole: all of `tally.total` after a
+    /// clean end, fewer when a write failed with records still buffered.
+    pub whole: u64,
 }
 
 /// Where records are written: a file (synced) or a stream such as stdout.
@@ -95,7 +95,7 @@ const SYNC_EVERY: Duration = Duration::from_secs(1);
 
 /// Where records go and in which order.
 pub struct Sink {
-    out: io::BufWriter<Box<dyn Output>>,
+    out: io::BufWriter<Counted>,
     ordered: bool,
     fail_on: FailOn,
     /// Permits to return after each record is written (ordered mode).
@@ -114,7 +114,13 @@ impl Sink {
         live: Arc<Live>,
     ) -> Self {
         Sink {
-            out: io::BufWriter::with_capacity(64 * 1024, out),
+            out: io::BufWriter::with_capacity(
+                64 * 1024,
+                Counted {
+                    inner: out,
+                    accepted: 0,
+                },
+            ),
             ordered,
             fail_on,
             window,
@@ -142,13 +148,16 @@ impl Sink {
             pending: BTreeMap::new(),
             next_index: 0,
             line: Vec::with_capacity(4096),
+            handed: 0,
+            ends: VecDeque::new(),
+            whole: 0,
             last_flush: Instant::now(),
             last_sync: Instant::now(),
             unsynced: false,
         };
         for record in &preamble {
             if let Err(e) = self.write(record.clone(), &mut state) {
-                return Written::failed(e, state.tally);
+                return self.stopped(e, state);
             }
         }
         loop {
@@ -157,7 +166,7 @@ impl Sink {
                 Err(mpsc::error::TryRecvError::Empty) => {
                     // Nothing waiting: make what we have visible, then block.
                     if let Err(e) = self.flush(&mut state) {
-                        return Written::failed(e, state.tally);
+                        return self.stopped(e, state);
                     }
                     match entries.blocking_recv() {
                         Some(entry) => entry,
@@ -167,11 +176,11 @@ impl Sink {
                 Err(mpsc::error::TryRecvError::Disconnected) => break,
             };
             if let Err(e) = self.take(entry, &mut state) {
-                return Written::failed(e, state.tally);
+                return self.stopped(e, state);
             }
             if state.last_flush.elapsed() >= FLUSH_EVERY {
                 if let Err(e) = self.flush(&mut state) {
-                    return Written::failed(e, state.tally);
+                    return self.stopped(e, state);
                 }
             }
         }
@@ -179,21 +188,44 @@ impl Sink {
         // (a graceful stop); write what arrived after them rather than drop it.
         for record in std::mem::take(&mut state.pending).into_values().flatten() {
             if let Err(e) = self.write(record, &mut state) {
-                return Written::failed(e, state.tally);
+                return self.stopped(e, state);
             }
         }
         let end = self
             .extras
             .flush()
             .and_then(|()| self.out.flush())
-            .and_then(|()| self.out.get_mut().sync())
+            .and_then(|()| self.out.get_mut().inner.sync())
             .map_err(classify);
         match end {
-            Ok(()) => Written {
-                tally: state.tally,
-                error: None,
-            },
-            Err(e) => Written::failed(e, state.tally),
+            Ok(()) => {
+                self.settle(&mut state);
+                Written {
+                    tally: state.tally,
+                    error: None,
+                    whole: state.whole,
+                }
+            }
+            Err(e) => self.stopped(e, state),
+        }
+    }
+
+    /// What a run that failed with `error` wrote.
+    fn stopped(&self, error: SinkError, mut state: State) -> Written {
+        self.settle(&mut state);
+        Written {
+            tally: state.tally,
+            error: Some(error),
+            whole: state.whole,
+        }
+    }
+
+    /// Counts the records whose every byte the output has accepted.
+    fn settle(&self, state: &mut State) {
+        let accepted = self.out.get_ref().accepted;
+        while state.ends.front().is_some_and(|end| *end <= accepted) {
+            state.ends.pop_front();
+            state.whole += 1;
         }
     }
 
@@ -228,6 +260,9 @@ impl Sink {
         serde_json::to_writer(&mut state.line, &record).map_err(|e| SinkError::Io(e.into()))?;
         state.line.push(b'\n');
         self.out.write_all(&state.line).map_err(classify)?;
+        state.handed += state.line.len() as u64;
+        state.ends.push_back(state.handed);
+        self.settle(state);
         let failing_before = state.tally.failing;
         state.tally.add(&record, &self.fail_on);
         let failed = state.tally.failing > failing_before;
@@ -250,10 +285,11 @@ impl Sink {
     /// Flushes the buffer, and syncs it to disk once a second.
     fn flush(&mut self, state: &mut State) -> Result<(), SinkError> {
         self.out.flush().map_err(classify)?;
+        self.settle(state);
         self.extras.flush().map_err(SinkError::Io)?;
         state.last_flush = Instant::now();
         if state.unsynced && state.last_sync.elapsed() >= SYNC_EVERY {
-            self.out.get_mut().sync().map_err(classify)?;
+            self.out.get_mut().inner.sync().map_err(classify)?;
             state.last_sync = Instant::now();
             state.unsynced = false;
         }
@@ -268,9 +304,35 @@ struct State {
     pending: BTreeMap<u64, Option<Outcome>>,
     next_index: u64,
     line: Vec<u8>,
+    /// Bytes handed to the buffered writer so far.
+    handed: u64,
+    /// Where each record handed over but not yet known to be whole in the
+    /// output ends (at most a buffer's worth of records).
+    ends: VecDeque<u64>,
+    /// Records known to be whole in the output.
+    whole: u64,
     last_flush: Instant,
     last_sync: Instant,
     unsynced: bool,
+}
+
+/// The output, counting the bytes it has accepted: after a failed write,
+/// that count tells which records reached it whole.
+struct Counted {
+    inner: Box<dyn Output>,
+    accepted: u64,
+}
+
+impl Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.accepted += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 fn classify(e: io::Error) -> SinkError {

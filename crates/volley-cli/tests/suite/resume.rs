@@ -19,7 +19,7 @@ const LIFETIME_MS: std::ops::RangeInclusive<u64> = 200..=800;
 /// Per-request latency on the server, in ms. With 64 in flight the whole
 /// batch is ~16 s of work, so the kills (~10 s in all) always hit a run
 /// with work left, and the final resume has a few seconds to do.
-const DELAY_MS: std::ops::RangeInclusive<u64> = 50..=950;
+const DELAY_MS: std::ops::RangeInclusive<u64> = 20..=700;
 /// The final resume, which nobody kills, finishes well within this.
 const FINAL_LIMIT: Duration = Duration::from_secs(120);
 

@@ -17,9 +17,10 @@
 //! judged — after any pause its answer asked for is in place, so no other
 //! request to the host can slip out first — and before any backoff sleep.
 //!
-//! The table holds a host only while some request to it is alive (counted
-//! by [`HostLease`]), so a run over millions of hosts does not grow it
-//! without bound; a host's pause and pacing last as long as it has work.
+//! The table keeps a host while some request to it is alive (counted by
+//! [`HostLease`]) and for a minute after, so what was learnt about it (its
+//! pause, pacing and retry budget) survives gaps between requests, while a
+//! run over millions of hosts still does not grow the table without bound.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -42,9 +43,52 @@ pub(crate) struct Limits {
     global_rate: Option<Limiter>,
     per_host: usize,
     policy: RatePolicy,
-    /// Live hosts and how many requests hold a lease on each.
-    hosts: Mutex<HashMap<String, (Arc<Host>, usize)>>,
+    /// Known hosts. Not held across an await.
+    hosts: Mutex<HostTable>,
     pub(crate) counters: Counters,
+}
+
+/// The hosts with requests alive, and those idle for less than
+/// [`IDLE_TTL`] (so that what was learnt about a host — its pause, pacing
+/// and retry budget — outlives a gap between requests).
+#[derive(Debug, Default)]
+struct HostTable {
+    entries: HashMap<String, Entry>,
+    /// Leases taken since the last sweep of idle entries.
+    since_sweep: usize,
+}
+
+#[derive(Debug)]
+struct Entry {
+    host: Arc<Host>,
+    /// Requests holding a lease.
+    users: usize,
+    /// When the last lease was dropped, while `users` is 0.
+    idle_since: Option<Instant>,
+}
+
+/// How long an idle host's state is kept.
+const IDLE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl HostTable {
+    /// Drops entries idle for longer than [`IDLE_TTL`] whose pause is over.
+    /// Runs once per as many leases as there are entries: amortised O(1).
+    fn sweep_if_due(&mut self, now: Instant) {
+        self.since_sweep += 1;
+        if self.since_sweep < self.entries.len().max(64) {
+            return;
+        }
+        self.since_sweep = 0;
+        self.entries.retain(|_, entry| {
+            let idle_long = entry
+                .idle_since
+                .is_some_and(|at| now.duration_since(at) >= IDLE_TTL);
+            let paused = lock(&entry.host.state)
+                .paused_until
+                .is_some_and(|until| until > now);
+            !idle_long || paused
+        });
+    }
 }
 
 /// One origin's limits and what has been learnt about it.
@@ -98,7 +142,7 @@ impl Limits {
             global_rate: policy.global.as_ref().map(rate::Rate::limiter),
             per_host,
             policy,
-            hosts: Mutex::new(HashMap::new()),
+            hosts: Mutex::new(HostTable::default()),
             counters: Counters::default(),
         }
     }
@@ -106,7 +150,9 @@ impl Limits {
     /// Takes a lease on `key`'s entry, creating it if needed.
     pub(crate) fn lease(self: &Arc<Self>, key: String) -> HostLease {
         let mut hosts = lock(&self.hosts);
-        let entry = hosts.entry(key.clone()).or_insert_with(|| {
+        let now = Instant::now();
+        hosts.sweep_if_due(now);
+        let entry = hosts.entries.entry(key.clone()).or_insert_with(|| {
             let host = Host {
                 permits: Semaphore::new(self.per_host),
                 limiter: self.policy.per_host.as_ref().map(rate::Rate::limiter),
@@ -116,13 +162,18 @@ impl Limits {
                     budget: RetryBudget::default(),
                 }),
             };
-            (Arc::new(host), 0)
+            Entry {
+                host: Arc::new(host),
+                users: 0,
+                idle_since: None,
+            }
         });
-        entry.1 += 1;
+        entry.users += 1;
+        entry.idle_since = None;
         HostLease {
             limits: Arc::clone(self),
             key,
-            host: Arc::clone(&entry.0),
+            host: Arc::clone(&entry.host),
         }
     }
 
@@ -144,7 +195,7 @@ impl Limits {
     /// How many hosts are live (for tests).
     #[cfg(test)]
     fn live_hosts(&self) -> usize {
-        lock(&self.hosts).len()
+        lock(&self.hosts).entries.len()
     }
 }
 
@@ -260,10 +311,11 @@ impl HostLease {
 impl Drop for HostLease {
     fn drop(&mut self) {
         let mut hosts = lock(&self.limits.hosts);
-        if let Some(entry) = hosts.get_mut(&self.key) {
-            entry.1 -= 1;
-            if entry.1 == 0 {
-                hosts.remove(&self.key);
+        if let Some(entry) = hosts.entries.get_mut(&self.key) {
+            entry.users -= 1;
+            if entry.users == 0 {
+                // Kept for a while: see `HostTable`.
+                entry.idle_since = Some(Instant::now());
             }
         }
     }
@@ -285,17 +337,42 @@ mod tests {
         assert_ne!(key("http://a.test/"), key("https://a.test/"));
     }
 
-    #[tokio::test]
-    async fn hosts_are_forgotten_when_unused() {
+    #[tokio::test(start_paused = true)]
+    async fn idle_hosts_are_kept_a_while_then_forgotten() {
         let limits = limits(4, 2);
         let a1 = limits.lease("a".into());
         let a2 = limits.lease("a".into());
         let b = limits.lease("b".into());
         assert_eq!(limits.live_hosts(), 2);
-        drop(a1);
+        drop((a1, a2, b));
+        // Idle but remembered: a later request finds the same state.
+        let again = limits.lease("a".into());
+        again.first_attempt();
+        drop(again);
         assert_eq!(limits.live_hosts(), 2);
-        drop((a2, b));
-        assert_eq!(limits.live_hosts(), 0);
+        tokio::time::advance(IDLE_TTL).await;
+        // The sweep runs after enough leases; other hosts' leases trigger it.
+        for i in 0..64 {
+            drop(limits.lease(format!("h{i}")));
+        }
+        let left = lock(&limits.hosts)
+            .entries
+            .keys()
+            .filter(|k| !k.starts_with('h'))
+            .count();
+        assert_eq!(left, 0, "a and b were idle past the TTL");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_budget_survives_between_sequential_requests() {
+        let limits = limits(4, 2);
+        let mut granted = 0;
+        for _ in 0..100 {
+            let lease = limits.lease("dead".into());
+            lease.first_attempt();
+            granted += (0..3).filter(|_| lease.allow_retry()).count();
+        }
+        assert_eq!(granted, 30, "10 + 20% of 100, not 3 per request");
     }
 
     #[tokio::test]

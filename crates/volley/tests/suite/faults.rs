@@ -186,8 +186,10 @@ async fn row11_truncated_body_is_an_error_not_a_short_success() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn row12_invalid_http_is_protocol_and_retried() {
     let tb = Testbed::start();
-    let client = client();
     for variant in ["hello", "status", "chunk", "header"] {
+        // A client per variant: one client's requests to one host share a
+        // retry budget (10 + 20%), and this row is about one request's retries.
+        let client = client();
         let path = format!("/invalid/{variant}");
         let outcome = get(&client, &tb.url(&path)).await;
         let message = assert_failed(&outcome, ErrorKind::Protocol, 4);
