@@ -13,6 +13,7 @@ bench/README.md describes the method.
 import argparse
 import csv
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -42,12 +43,14 @@ WORKLOADS = {
     "MANY-10^6": (1_000_000, 64, ("nginx",)),
     "HOSTS": (20_000, 64, ("nginx",)),
 }
+# BIG's runs last ~0.3 s and vary by ±20%: more of them for a stable median.
+MIN_REPS = {"BIG": 7}
 LONG_RUN_S = 20
 CLIENT_ORDER = ["volley", "volley --save-dir", "reqwest-baseline", "aiohttp-gather",
                 "httpx-async", "curl-parallel", "oha"]
 CSV_FIELDS = ["started", "workload", "server", "client", "rep", "warmup", "n", "concurrency",
               "exit", "wall_s", "user_s", "sys_s", "max_rss_kib", "server_cpu_s", "records", "ok",
-              "load_before", "load_after", "stderr"]
+              "load_before", "load_after", "busy_before", "other_cores", "stderr"]
 
 
 def parse_args():
@@ -64,6 +67,12 @@ def parse_args():
                    default=BENCH / "reqwest-baseline/target/release/reqwest-baseline")
     p.add_argument("--scale", type=float, default=1.0,
                    help="multiply every workload's request count (a smoke test: --scale 0.05)")
+    p.add_argument("--quiet-wait", type=float, default=0,
+                   help="before each run, wait up to this many seconds for other work on the "
+                        "machine to drop below 0.3 cores (the busy_before column records it)")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the rows of runs.csv in --out for the cases not run now "
+                        "(to re-run only the workloads a busy machine spoiled)")
     p.add_argument("--budget-min", type=float, default=30,
                    help="stop starting new runs after this many minutes")
     return p.parse_args()
@@ -155,6 +164,10 @@ def main():
             print(f"[bench] {c.name}: not available, reported as n/a", flush=True)
 
     vers = versions(args, bins["volley"])
+    for name in ["volley", "testbed", "baseline"]:
+        if bins[name].exists():
+            digest = hashlib.sha256(bins[name].read_bytes()).hexdigest()[:16]
+            vers[f"sha256 of {name} binary"] = f"{digest}… (copied from {getattr(args, name)})"
     (out_dir / "versions.txt").write_text("".join(f"{k}: {v}\n" for k, v in vers.items()))
     load_start = Path("/proc/loadavg").read_text().strip()
     print(f"[bench] load average at start: {load_start}", flush=True)
@@ -162,7 +175,9 @@ def main():
     rows = []
     missing = []
     csv_path = out_dir / "runs.csv"
-    csv_file = open(csv_path, "w", newline="")
+    kept = load_rows(csv_path) if args.merge else []
+    new_path = out_dir / "runs.new.csv" if args.merge else csv_path
+    csv_file = open(new_path, "w", newline="")
     writer = csv.DictWriter(csv_file, fieldnames=CSV_FIELDS)
     writer.writeheader()
 
@@ -200,6 +215,8 @@ def main():
                         missing.append((name, server.name, c.name))
                 # MANY at 10^6 takes a minute a run: one run, no warm-up.
                 case_reps = 1 if name == "MANY-10^6" else reps
+                if not args.quick and not args.reps:
+                    case_reps = max(case_reps, MIN_REPS.get(name, 0))
                 plan = ([0] if warmup and name != "MANY-10^6" else []) + list(range(1, case_reps + 1))
                 # A client whose run takes longer than LONG_RUN_S is not run
                 # again for this case; if that was its warm-up, the warm-up
@@ -215,7 +232,7 @@ def main():
                             continue
                         job = c.job(w, tmp)
                         started = datetime.datetime.now().isoformat(timespec="seconds")
-                        row = measure.run(job, server, client_cpu)
+                        row = measure.run(job, server, client_cpu, quiet_wait_s=args.quiet_wait)
                         row.update(started=started, workload=name, server=server.name, client=c.name,
                                    rep=rep, warmup=rep == 0, n=n, concurrency=conc)
                         if row["wall_s"] > LONG_RUN_S:
@@ -228,7 +245,7 @@ def main():
                               f"{label:8} exit={row['exit']} "
                               f"wall={row['wall_s']:.3f}s cpu={(row['user_s'] or 0) + (row['sys_s'] or 0):.2f}s "
                               f"rss={(row['max_rss_kib'] or 0) / 1024:.0f}MiB ok={row['ok']} "
-                              f"load={row['load_before']:.2f}", flush=True)
+                              f"busy={row['busy_before']:.2f}/{row['other_cores']}", flush=True)
                         if row["exit"] != 0:
                             print(f"[bench]   stderr: {row['stderr']}", flush=True)
                 for f in tmp.glob(f"{name}-{server.name}.*"):
@@ -237,17 +254,47 @@ def main():
             if server.name == "nginx" and "STARTUP" in wanted:
                 startup_results = run_startup(bins, server, client_cpu, out_dir, args.quick)
     csv_file.close()
+    if args.merge:
+        redone = {(r["workload"], r["server"]) for r in rows}
+        rows = [r for r in kept if (r["workload"], r["server"]) not in redone] + rows
+        with open(csv_path, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+            w.writeheader()
+            w.writerows(rows)
+        new_path.unlink()
+        if startup_results is None and (out_dir / "startup.json").exists():
+            startup_results = json.loads((out_dir / "startup.json").read_text())
 
     load_end = Path("/proc/loadavg").read_text().strip()
     summary = report.summarise(rows)
     for (name, srv, client) in missing:
         summary.setdefault((name, srv), {})[client] = {"missing": True}
-    md = render(summary, startup_results, load_start, load_end, reps, warmup,
+    md = render(summary, rows, startup_results, load_start, load_end, reps, warmup,
                 server_cpu, client_cpu)
     (out_dir / "table.md").write_text(md)
     print(md)
     print(f"[bench] raw runs: {csv_path}")
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def load_rows(path):
+    """The rows of an earlier runs.csv, typed as `measure.run` makes them."""
+    if not path.exists():
+        return []
+    floats = ["wall_s", "user_s", "sys_s", "server_cpu_s", "load_before", "load_after", "busy_before",
+              "other_cores"]
+    ints = ["rep", "n", "concurrency", "max_rss_kib", "records", "ok"]
+    rows = []
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            for k in floats:
+                r[k] = float(r[k]) if r.get(k) else None
+            for k in ints:
+                r[k] = int(r[k]) if r.get(k) else None
+            r["warmup"] = r["warmup"] == "True"
+            r["exit"] = int(r["exit"]) if r["exit"].lstrip("-").isdigit() else r["exit"]
+            rows.append(r)
+    return rows
 
 
 def cmd_out_all(argv):
@@ -278,10 +325,11 @@ def run_startup(bins, nginx, pin, out_dir, quick):
     return results
 
 
-def render(summary, startup_results, load_start, load_end, reps, warmup, server_cpu, client_cpu):
+def render(summary, rows, startup_results, load_start, load_end, reps, warmup, server_cpu, client_cpu):
+    big = "" if reps == 1 else f"BIG {max(reps, MIN_REPS['BIG'])}, "
     out = [f"# volley benchmark results\n",
-           f"Median of {reps} measured run(s) per case{' after one warm-up run' if warmup else ''}; "
-           f"MANY at 10^6 is one run. Server pinned to CPU {server_cpu}, client to CPU {client_cpu}. "
+           f"Median of {reps} measured run(s) per case{' after one warm-up run' if warmup else ''} "
+           f"({big}MANY at 10^6 one run). Server pinned to CPU {server_cpu}, client to CPU {client_cpu}. "
            f"Load average at start `{load_start}`, at end `{load_end}`.\n",
            "CPU = the client's user + system seconds; server CPU = the server's. "
            "`ok` = responses with status 200 counted from the client's own output / requests.\n"]
@@ -296,6 +344,10 @@ def render(summary, startup_results, load_start, load_end, reps, warmup, server_
         n = next((s["n"] for s in summary[(name, srv)].values() if "n" in s), 0)
         out.append(f"\n## {name} — {srv}, {n:,} requests, concurrency {conc}\n")
         out.append(report.table(summary, name, srv, CLIENT_ORDER))
+        other = report.other_work(rows, name, srv)
+        if other:
+            out.append(f"\nOther work on the machine during these runs: median {other[1]:.2f} cores, "
+                       f"at most {other[0]:.2f}.")
         out.append("")
     if startup_results:
         out.append("\n## Start-up\n")

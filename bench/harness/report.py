@@ -57,6 +57,16 @@ def _fmt(x, digits=2):
     return f"{x:.{digits}f}"
 
 
+def other_work(rows, workload, server):
+    """The most and the median of other processes' CPU (in cores) during the
+    measured runs of one case, or None when not recorded."""
+    values = [r["other_cores"] for r in rows if not r["warmup"] and r["workload"] == workload
+              and r["server"] == server and r.get("other_cores") not in (None, "")]
+    if not values:
+        return None
+    return max(values), statistics.median(values)
+
+
 def table(summary, workload, server, clients):
     """A markdown table for one workload on one server, clients in order."""
     by_client = summary.get((workload, server), {})

@@ -26,7 +26,8 @@ Examples:
   volley ids.jsonl --rate 50/s -o users.jsonl --resume
       Run again after a crash or Ctrl-C: finished requests are kept and not
       fetched again; the rest are appended.
-  volley --template 'https://api.example.com/users/{id}?lang={lang}' --values rows.csv --id-column id -o users.jsonl
+  volley --template 'https://api.example.com/users/{id}?lang={lang}' \\
+         --values rows.csv --id-column id -o users.jsonl
       One request per row of rows.csv (its header row names the columns); values are
       percent-encoded, and each record carries the row's id and its columns as \"meta\".
   volley urls.txt --shard 2/8 -o part-2.jsonl

@@ -249,6 +249,11 @@ fn prepare(config: &mut Config, stop: &volley::CancellationToken) -> anyhow::Res
 pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
     // Cancelled by a signal or a failing intent log: start nothing new.
     let stop = volley::CancellationToken::new();
+    // What the progress bar counts for its total: the inputs, or the rows.
+    let counted = match &config.template {
+        Some(t) => (vec![t.values_name().to_owned()], t.has_header()),
+        None => (config.inputs.clone(), false),
+    };
     let Prepared {
         sources,
         rows,
@@ -293,7 +298,7 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
     let sink = std::thread::spawn(move || sink.run(owed, record_rx));
     let progress = show_progress.then(|| {
         let total = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        progress::count_in_background(&config.inputs, Arc::clone(&total));
+        progress::count_in_background(&counted.0, counted.1, Arc::clone(&total));
         progress::Progress::start(Arc::clone(&live), client.clone(), total)
     });
 

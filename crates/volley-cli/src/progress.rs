@@ -75,8 +75,10 @@ fn style(template: &str) -> ProgressStyle {
 }
 
 /// Counts the request lines of input files (not stdin) on a background
-/// thread, and stores the total when done; stays 0 if any input is stdin.
-pub fn count_in_background(inputs: &[String], total: Arc<AtomicU64>) {
+/// thread, less one header line when `header` (CSV values), and stores the
+/// total when done; it stays 0 (unknown) if any input is stdin. Quoted CSV
+/// fields spanning lines make it an estimate.
+pub fn count_in_background(inputs: &[String], header: bool, total: Arc<AtomicU64>) {
     if inputs.iter().any(|name| name == "-") {
         return;
     }
@@ -93,6 +95,6 @@ pub fn count_in_background(inputs: &[String], total: Arc<AtomicU64>) {
                 count += u64::from(!text.is_empty() && !text.starts_with(b"#"));
             }
         }
-        total.store(count, Ordering::Relaxed);
+        total.store(count.saturating_sub(u64::from(header)), Ordering::Relaxed);
     });
 }

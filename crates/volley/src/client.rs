@@ -114,7 +114,6 @@ impl Client {
         let idempotency_key = spec.has_idempotency_key();
         let mut started = None;
         let mut attempts = 0u32;
-        lease.first_attempt();
         loop {
             attempts += 1;
             let (result, slots) = {
@@ -144,6 +143,10 @@ impl Client {
                         }
                     }
                     started = Some(Instant::now());
+                    // Deposited when the request is really sent, not when it
+                    // is queued: a full read-ahead window would otherwise
+                    // fill the budget to its cap before anything was sent.
+                    lease.first_attempt();
                 }
                 limits.counters.bump(Counter::Attempts);
                 let _in_flight = limits.counters.in_flight();

@@ -293,6 +293,16 @@ pub struct TemplateInput {
 }
 
 impl TemplateInput {
+    /// The values file as given (`-` for stdin), e.g. to count its rows.
+    pub fn values_name(&self) -> &str {
+        &self.values
+    }
+
+    /// True when the values file starts with a header row (CSV, TSV).
+    pub fn has_header(&self) -> bool {
+        !matches!(self.format, ValuesFormat::Jsonl)
+    }
+
     /// Parses the templates (see [`RequestTemplate::new`]) and settles the
     /// values format: `format` if given, else the file name's extension.
     ///

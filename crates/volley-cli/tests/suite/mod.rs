@@ -9,6 +9,8 @@ mod support;
 mod arbitrary;
 /// Subcommands and built-in output: `volley demo`, `--help`, `--version`.
 mod commands;
+/// Every example command in `--help`, README.md, docs/quickstart.md and docs/recipes.md runs against the testbed.
+mod examples;
 /// Exit statuses 0, 1 and 2, and that a usage error sends nothing.
 mod exit;
 /// FAULTS.md row 19: unusable input lines become records and are never sent.
@@ -31,5 +33,7 @@ mod shutdown;
 mod template;
 /// FAULTS.md row 17: a self-signed certificate refused, trusted with `--cacert`, or not verified with `--insecure`.
 mod tls;
+/// What a person sees and keeps: the progress bar on a pseudo-terminal, the summary, `--failures`, `--save-dir`, proxies, completions.
+mod ux;
 /// Many requests: one record each, input order with `--ordered`, completion order without.
 mod volume;

@@ -204,7 +204,7 @@ fn a_full_disk_stops_the_run_and_resume_completes_it() {
         .copied()
         .collect::<Vec<_>>();
     assert!(
-        0 < kept.len() && kept.len() < N as usize,
+        !kept.is_empty() && kept.len() < N as usize,
         "{} records fit: the limit did not bite mid-run",
         kept.len()
     );

@@ -1,10 +1,13 @@
 //! Adaptive throttling of one host: additive increase, multiplicative
 //! decrease (AIMD), the rule TCP uses to share a link.
 //!
-//! A host starts unthrottled. When it answers 429 or 503 without a
-//! `Retry-After`, or when most of its recent attempts fail, its rate is cut
-//! in half — starting from the rate it was actually being sent — and
-//! requests to it are paced at that rate. Every success then adds a little
+//! A host starts unthrottled. When it keeps answering 429 or 503 without a
+//! `Retry-After` (more than one answer in five, averaged over about the last fifty), or
+//! when most of its recent attempts fail, its rate is cut in half — starting
+//! from the rate it was actually being sent — and requests to it are paced
+//! at that rate. A stray 503 among successes is retried, not read as "slow
+//! down": cutting on every one would drive a healthy host that has the odd
+//! hiccup down to the floor. Every success then adds a little
 //! (the rate grows by a fixed step per second of successes), and once the
 //! rate is well past where the trouble began, pacing is lifted.
 //!
@@ -19,10 +22,18 @@ use tokio::time::Instant;
 const MIN_RATE: f64 = 0.2;
 /// The shortest time between two cuts.
 const COOLDOWN: Duration = Duration::from_secs(1);
-/// Weight of the newest attempt in the failure average.
-const ALPHA: f64 = 0.1;
+/// Weight of the newest attempt in the failure average: about the last
+/// twenty attempts, so a cluster of a few failures is not a spike.
+const ALPHA: f64 = 0.05;
 /// The failure average above which errors count as a spike.
 const SPIKE: f64 = 0.5;
+/// The share of throttling answers (moving average) above which the host
+/// is asking to slow down.
+const THROTTLED: f64 = 0.2;
+/// Weight of the newest answer in the throttling average: about the last
+/// fifty answers, so a short burst of 503s among successes is not a signal
+/// while a steady share of 429s is (twelve in a row are enough).
+const THROTTLE_ALPHA: f64 = 0.02;
 /// Attempts observed before the failure average is trusted.
 const MIN_SAMPLES: u32 = 10;
 
@@ -50,6 +61,8 @@ pub(crate) struct Aimd {
     next_slot: Instant,
     last_cut: Option<Instant>,
     failure_avg: f64,
+    /// Moving average of throttling answers (429/503 without Retry-After).
+    throttle_avg: f64,
     samples: u32,
     /// Starts counted in the current and previous one-second buckets, to
     /// know the rate actually sent when a first cut happens.
@@ -68,6 +81,7 @@ impl Aimd {
             next_slot: now,
             last_cut: None,
             failure_avg: 0.0,
+            throttle_avg: 0.0,
             samples: 0,
             bucket_start: now,
             bucket: 0,
@@ -96,11 +110,14 @@ impl Aimd {
     /// Learns from one attempt; returns true when the rate was cut.
     pub(crate) fn observe(&mut self, signal: Signal, now: Instant) -> bool {
         let failed = signal != Signal::Healthy;
+        let throttled = signal == Signal::Throttled;
         self.failure_avg += ALPHA * (f64::from(u8::from(failed)) - self.failure_avg);
+        self.throttle_avg += THROTTLE_ALPHA * (f64::from(u8::from(throttled)) - self.throttle_avg);
         self.samples = self.samples.saturating_add(1);
         let spike = self.samples >= MIN_SAMPLES && self.failure_avg > SPIKE;
         match signal {
-            Signal::Throttled => self.cut(now),
+            Signal::Throttled if self.throttle_avg > THROTTLED || spike => self.cut(now),
+            Signal::Throttled => false,
             Signal::Failed if spike => self.cut(now),
             Signal::Failed => false,
             Signal::Healthy => {
@@ -179,6 +196,11 @@ mod tests {
         tokio::time::advance(Duration::from_millis(500)).await;
         run_for_a_second(&mut aimd, 100);
         tokio::time::advance(Duration::from_millis(500)).await;
+        // A burst of seven 429s (as the demo's 503-then-ok run) is not a
+        // signal; twelve in a row are (over one in five of the recent answers).
+        for _ in 0..11 {
+            assert!(!aimd.observe(Signal::Throttled, Instant::now()));
+        }
         assert!(aimd.observe(Signal::Throttled, Instant::now()));
         let rate = aimd.rate().expect("throttled");
         assert!((45.0..=55.0).contains(&rate), "{rate}");
@@ -199,6 +221,7 @@ mod tests {
         let mut aimd = Aimd::new(Instant::now());
         aimd.rate = Some(40.0);
         aimd.cut_from = 80.0;
+        aimd.throttle_avg = 0.5; // a host answering mostly 429
         assert!(aimd.observe(Signal::Throttled, Instant::now()));
         assert!(
             !aimd.observe(Signal::Throttled, Instant::now()),
@@ -219,6 +242,7 @@ mod tests {
     async fn successes_regrow_additively_then_lift_pacing() {
         let mut aimd = Aimd::new(Instant::now());
         aimd.rate = Some(100.0);
+        aimd.throttle_avg = 0.5;
         assert!(aimd.observe(Signal::Throttled, Instant::now()));
         assert_eq!(aimd.rate(), Some(50.0));
         // One second of successes at 50/s adds one step (1/s).
@@ -252,5 +276,23 @@ mod tests {
         }
         let cut = (0..20).any(|_| aimd.observe(Signal::Failed, Instant::now()));
         assert!(cut, "a run of failures is a spike");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stray_throttles_among_successes_do_not_cut() {
+        // One 503 in fourteen answers (the demo's share), for a minute.
+        let mut aimd = Aimd::new(Instant::now());
+        for i in 0..6_000 {
+            let signal = if i % 14 == 0 {
+                Signal::Throttled
+            } else {
+                Signal::Healthy
+            };
+            assert!(!aimd.observe(signal, Instant::now()), "answer {i}");
+            if i % 100 == 0 {
+                tokio::time::advance(Duration::from_secs(1)).await;
+            }
+        }
+        assert_eq!(aimd.rate(), None);
     }
 }
