@@ -4,16 +4,7 @@ use std::net::SocketAddr;
 
 use serde_json::Value;
 
-use super::support::{by_index, run_args, Input, Run, Testbed, FAST};
-
-fn run_on(input: &Input, flags: &[&str]) -> Run {
-    run_args(
-        [input.path()]
-            .into_iter()
-            .chain(flags.iter().copied())
-            .chain(FAST),
-    )
-}
+use super::support::{by_index, run_args, run_on, Input, Testbed};
 
 #[test]
 fn zero_when_every_request_succeeds() {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use testbed::{Options, Seen};
 
-use super::support::{by_index, message, run_args, Input, Run, Testbed, FAST};
+use super::support::{by_index, message, run_on, Input, Testbed};
 
 /// Two listeners: two "hosts" as far as per-host limits go.
 fn two_hosts() -> Testbed {
@@ -16,16 +16,6 @@ fn two_hosts() -> Testbed {
         listeners: 2,
         ..Options::default()
     })
-}
-
-/// Runs `volley INPUT FLAGS… FAST`.
-fn run_on(input: &Input, flags: &[&str]) -> Run {
-    run_args(
-        [input.path()]
-            .into_iter()
-            .chain(flags.iter().copied())
-            .chain(FAST),
-    )
 }
 
 /// The requests the server saw on listener `listener`, in arrival order.

@@ -163,6 +163,16 @@ pub fn run_args<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) ->
     run(volley().args(args))
 }
 
+/// Runs `volley INPUT FLAGS… FAST…`.
+pub fn run_on(input: &Input, flags: &[&str]) -> Run {
+    run_args(
+        [input.path()]
+            .into_iter()
+            .chain(flags.iter().copied())
+            .chain(FAST),
+    )
+}
+
 /// Runs `cmd` to completion, for output that is not records (`--help`):
 /// `records` stays empty.
 pub fn run_plain(cmd: &mut assert_cmd::Command) -> Run {

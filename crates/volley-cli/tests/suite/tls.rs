@@ -3,7 +3,7 @@
 use serde_json::Value;
 use testbed::Options;
 
-use super::support::{check, message, run_args, Input, Run, Testbed, FAST};
+use super::support::{check, message, run_on, Input, Run, Testbed};
 
 /// The summary's warning when certificates were not verified.
 const INSECURE_WARNING: &str = "TLS certificates were NOT verified";
@@ -14,16 +14,6 @@ fn tls_testbed() -> Testbed {
         tls: true,
         ..Options::default()
     })
-}
-
-/// Runs `volley INPUT FLAGS… FAST…`.
-fn run_on(input: &Input, flags: &[&str]) -> Run {
-    run_args(
-        [input.path()]
-            .into_iter()
-            .chain(flags.iter().copied())
-            .chain(FAST),
-    )
 }
 
 /// The one record of a one-line run, checked against the schema.
