@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -73,6 +74,8 @@ def parse_args():
     p.add_argument("--merge", action="store_true",
                    help="keep the rows of runs.csv in --out for the cases not run now "
                         "(to re-run only the workloads a busy machine spoiled)")
+    p.add_argument("--report-only", action="store_true",
+                   help="run nothing: rebuild table.md from runs.csv and startup.json in --out")
     p.add_argument("--budget-min", type=float, default=30,
                    help="stop starting new runs after this many minutes")
     return p.parse_args()
@@ -146,7 +149,25 @@ def main():
     server_cpu, client_cpu = (0, 1) if two_cores else (None, None)
     out_dir = args.out or BENCH / "results" / datetime.date.today().isoformat()
     out_dir.mkdir(parents=True, exist_ok=True)
+    if args.report_only:
+        rows = load_rows(out_dir / "runs.csv")
+        startup_path = out_dir / "startup.json"
+        startup_results = json.loads(startup_path.read_text()) if startup_path.exists() else None
+        md = render(report.summarise(rows), rows, startup_results, "n/a (table re-rendered)",
+                    "n/a (table re-rendered)", reps, warmup, server_cpu, client_cpu)
+        (out_dir / "table.md").write_text(md)
+        print(md)
+        return
     tmp = Path(tempfile.mkdtemp(prefix="volley-bench-"))
+    try:
+        run_suite(args, reps, warmup, wanted, servers_wanted, deadline, server_cpu, client_cpu,
+                  out_dir, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_suite(args, reps, warmup, wanted, servers_wanted, deadline, server_cpu, client_cpu,
+              out_dir, tmp):
 
     # Copies, so a rebuild elsewhere during the run cannot change what is measured.
     bins = {}
@@ -167,7 +188,11 @@ def main():
     for name in ["volley", "testbed", "baseline"]:
         if bins[name].exists():
             digest = hashlib.sha256(bins[name].read_bytes()).hexdigest()[:16]
-            vers[f"sha256 of {name} binary"] = f"{digest}… (copied from {getattr(args, name)})"
+            source = Path(getattr(args, name)).resolve()
+            # Name the binary relative to the repository: results must not
+            # carry this machine's paths.
+            shown = source.relative_to(ROOT) if source.is_relative_to(ROOT) else source.name
+            vers[f"sha256 of {name} binary"] = f"{digest}… (copied from {shown})"
     (out_dir / "versions.txt").write_text("".join(f"{k}: {v}\n" for k, v in vers.items()))
     load_start = Path("/proc/loadavg").read_text().strip()
     print(f"[bench] load average at start: {load_start}", flush=True)
@@ -274,7 +299,6 @@ def main():
     (out_dir / "table.md").write_text(md)
     print(md)
     print(f"[bench] raw runs: {csv_path}")
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def load_rows(path):
@@ -327,7 +351,7 @@ def run_startup(bins, nginx, pin, out_dir, quick):
 
 def render(summary, rows, startup_results, load_start, load_end, reps, warmup, server_cpu, client_cpu):
     big = "" if reps == 1 else f"BIG {max(reps, MIN_REPS['BIG'])}, "
-    out = [f"# volley benchmark results\n",
+    out = ["# volley benchmark results\n",
            f"Median of {reps} measured run(s) per case{' after one warm-up run' if warmup else ''} "
            f"({big}MANY at 10^6 one run). Server pinned to CPU {server_cpu}, client to CPU {client_cpu}. "
            f"Load average at start `{load_start}`, at end `{load_end}`.\n",
@@ -349,6 +373,7 @@ def render(summary, rows, startup_results, load_start, load_end, reps, warmup, s
             out.append(f"\nOther work on the machine during these runs: median {other[1]:.2f} cores, "
                        f"at most {other[0]:.2f}.")
         out.append("")
+    out.append(targets(summary, startup_results))
     if startup_results:
         out.append("\n## Start-up\n")
         ttfr = startup_results.get("time to first request")
@@ -365,5 +390,59 @@ def render(summary, rows, startup_results, load_start, load_end, reps, warmup, s
     return "\n".join(out) + "\n"
 
 
+def targets(summary, startup_results):
+    """The performance targets volley is held to, checked against this run."""
+    def get(workload, server, client, key):
+        return summary.get((workload, server), {}).get(client, {}).get(key)
+
+    def ratio(a, b):
+        return a / b if a is not None and b else None
+
+    lines = ["\n## Targets\n", "| target | server | measured | met |", "|---|---|---|---|"]
+
+    def row(text, server, value, ok, fmt="{:.2f}×"):
+        shown = "n/a" if value is None else fmt.format(value)
+        met = "n/a" if value is None else ("yes" if ok(value) else "**no**")
+        lines.append(f"| {text} | {server} | {shown} | {met} |")
+
+    for srv in ["nginx", "testbed"]:
+        v = get("FAST", srv, "volley", "cpu10k")
+        row("FAST CPU per request ≤ 1.2× reqwest-baseline's", srv,
+            ratio(v, get("FAST", srv, "reqwest-baseline", "cpu10k")), lambda x: x <= 1.2)
+        row("FAST: aiohttp uses ≥ 6× volley's CPU", srv,
+            ratio(get("FAST", srv, "aiohttp-gather", "cpu10k"), v), lambda x: x >= 6)
+        row("FAST: curl uses ≥ 2× volley's CPU", srv,
+            ratio(get("FAST", srv, "curl-parallel", "cpu10k"), v), lambda x: x >= 2)
+    ideal = WORKLOADS["SLOW"][0] / WORKLOADS["SLOW"][1] * 0.050
+    for srv in ["nginx", "testbed"]:
+        walls = [c.get("wall") for name, c in summary.get(("SLOW", srv), {}).items()
+                 if name != "volley" and c.get("wall")]
+        best = f"{min(walls) / ideal:.2f}×" if walls else "n/a"
+        row(f"SLOW wall ≤ 1.05× ideal ({ideal:.3f} s; fastest other client: {best})", srv,
+            ratio(get("SLOW", srv, "volley", "wall"), ideal), lambda x: x <= 1.05)
+    rss6 = get("MANY-10^6", "nginx", "volley", "rss_mib")
+    row("MANY peak RSS at 10^6 lines ≤ 64 MiB", "nginx", rss6, lambda x: x <= 64, "{:.1f} MiB")
+    row("MANY peak RSS at 10^6 within 1.5× of 10^4", "nginx",
+        ratio(rss6, get("MANY-10^4", "nginx", "volley", "rss_mib")), lambda x: x <= 1.5)
+    for srv in ["nginx", "testbed"]:
+        row("BIG wall ≤ 1.1× curl's (volley --body none)", srv,
+            ratio(get("BIG", srv, "volley", "wall"), get("BIG", srv, "curl-parallel", "wall")),
+            lambda x: x <= 1.1)
+    ttfr = (startup_results or {}).get("time to first request") or {}
+    row("start-up (spawn → first request) < 20 ms", "local socket", ttfr.get("median_ms"),
+        lambda x: x < 20, "{:.2f} ms")
+    return "\n".join(lines) + "\n"
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
-    main()
+    # SIGTERM unwinds like Ctrl-C, so the servers' `with` blocks stop them.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        main()
+    except KeyboardInterrupt:
+        print("[bench] interrupted: servers stopped; runs.csv holds the runs so far", file=sys.stderr)
+        sys.exit(130)
