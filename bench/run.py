@@ -100,7 +100,10 @@ def versions(args, volley):
     cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
                 if l.startswith("model name")), "n/a")
     return {
-        "volley": f"{cmd_out([str(volley), '--version'])} (git {git}{', uncommitted changes in crates/' if dirty else ''})",
+        "volley": f"{cmd_out([str(volley), '--version'])} ("
+                  + ("" if Path(args.volley).resolve() == (ROOT / "target/release/volley").resolve()
+                     else "given with --volley, not built by this run; ")
+                  + f"work tree at run time: git {git}{', uncommitted changes in crates/' if dirty else ''})",
         "rustc": cmd_out(["rustc", "--version"]),
         "reqwest-baseline": f"reqwest {reqwest}",
         "nginx": cmd_out(["nginx", "-v"]).replace("nginx version: ", ""),
@@ -153,8 +156,9 @@ def main():
         rows = load_rows(out_dir / "runs.csv")
         startup_path = out_dir / "startup.json"
         startup_results = json.loads(startup_path.read_text()) if startup_path.exists() else None
-        md = render(report.summarise(rows), rows, startup_results, "n/a (table re-rendered)",
-                    "n/a (table re-rendered)", reps, warmup, server_cpu, client_cpu)
+        md = render(report.summarise(rows), rows, startup_results,
+                    "Table re-rendered from runs.csv: see each case's other-work line for the load",
+                    reps, warmup, server_cpu, client_cpu)
         (out_dir / "table.md").write_text(md)
         print(md)
         return
@@ -291,10 +295,14 @@ def run_suite(args, reps, warmup, wanted, servers_wanted, deadline, server_cpu, 
             startup_results = json.loads((out_dir / "startup.json").read_text())
 
     load_end = Path("/proc/loadavg").read_text().strip()
+    load_note = f"Load average at start `{load_start}`, at end `{load_end}`"
+    if args.merge:
+        redone_names = ", ".join(sorted(f"{w} on {srv}" for w, srv in redone))
+        load_note += f" (of the last re-run, of {redone_names}; see each case's other-work line)"
     summary = report.summarise(rows)
     for (name, srv, client) in missing:
         summary.setdefault((name, srv), {})[client] = {"missing": True}
-    md = render(summary, rows, startup_results, load_start, load_end, reps, warmup,
+    md = render(summary, rows, startup_results, load_note, reps, warmup,
                 server_cpu, client_cpu)
     (out_dir / "table.md").write_text(md)
     print(md)
@@ -349,12 +357,12 @@ def run_startup(bins, nginx, pin, out_dir, quick):
     return results
 
 
-def render(summary, rows, startup_results, load_start, load_end, reps, warmup, server_cpu, client_cpu):
+def render(summary, rows, startup_results, load_note, reps, warmup, server_cpu, client_cpu):
     big = "" if reps == 1 else f"BIG {max(reps, MIN_REPS['BIG'])}, "
     out = ["# volley benchmark results\n",
            f"Median of {reps} measured run(s) per case{' after one warm-up run' if warmup else ''} "
            f"({big}MANY at 10^6 one run). Server pinned to CPU {server_cpu}, client to CPU {client_cpu}. "
-           f"Load average at start `{load_start}`, at end `{load_end}`.\n",
+           f"{load_note}.\n",
            "CPU = the client's user + system seconds; server CPU = the server's. "
            "`ok` = responses with status 200 counted from the client's own output / requests.\n"]
     seen = []

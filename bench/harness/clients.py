@@ -165,7 +165,7 @@ def all_clients(volley_bin, baseline_bin, volley_has_save_dir):
         Volley(volley_bin),
         ReqwestBaseline(baseline_bin),
         PythonClient("aiohttp-gather", "aiohttp_gather.py", "aiohttp"),
-        # httpx needs ~3 ms of CPU a request here (a FAST run takes minutes):
+        # httpx needs 2-7 ms of CPU a request here (~40 s a FAST or SLOW run):
         # it runs on nginx only, and not HOSTS, to keep the suite short.
         PythonClient("httpx-async", "httpx_async.py", "httpx",
                      workloads={"FAST", "SLOW", "BIG"}, servers={"nginx"}),
