@@ -17,12 +17,10 @@ use crate::input::Item;
 use crate::resume::{Done, Key};
 use crate::sink::Entry;
 
-/// The most items decided at once.
-const BATCH: usize = 256;
-
 /// What the forwarder needs; consumed by [`Forwarder::run`].
 pub struct Forwarder {
-    pub items: mpsc::Receiver<Item>,
+    /// Input items, in batches (see `input::reader`).
+    pub items: mpsc::Receiver<Vec<Item>>,
     pub specs: mpsc::Sender<RequestSpec>,
     pub records: mpsc::Sender<Entry>,
     /// Ordered mode: one permit per item until the sink has passed it.
@@ -50,22 +48,14 @@ impl Forwarder {
     /// An input that changed since the output was written.
     pub async fn run(mut self) -> anyhow::Result<Skipped> {
         let mut skipped = Skipped::default();
-        let mut batch = Vec::with_capacity(BATCH);
         loop {
-            let first = tokio::select! {
+            let mut batch = tokio::select! {
                 () = self.stop.cancelled() => break,
-                item = self.items.recv() => match item {
-                    Some(item) => item,
+                batch = self.items.recv() => match batch {
+                    Some(batch) => batch,
                     None => break,
                 },
             };
-            batch.push(first);
-            while batch.len() < BATCH {
-                match self.items.try_recv() {
-                    Ok(item) => batch.push(item),
-                    Err(_) => break,
-                }
-            }
             let decided = self.decide(&mut batch, &mut skipped)?;
             for step in decided {
                 if !self.dispatch(step).await {

@@ -30,7 +30,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use futures_util::StreamExt as _;
+use futures_util::{FutureExt as _, StreamExt as _};
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::cli::{Args, Command, Config};
@@ -41,6 +41,9 @@ use crate::intents::IntentLog;
 use crate::resume::Done;
 use crate::sink::{Entry, Output, Sink, SinkError, Written};
 use crate::summary::{Live, Tally};
+
+/// The most records handed to the writer thread at once.
+const RECORD_BATCH: usize = 256;
 
 /// Parses the process arguments, runs, and returns the exit status.
 pub fn main_entry() -> std::process::ExitCode {
@@ -67,7 +70,20 @@ pub fn main_entry() -> std::process::ExitCode {
             return Exit::Usage.into();
         }
     };
-    runtime.block_on(run(args)).into()
+    // On a worker, not on this thread: the run hands every record on, and a
+    // hand-off between a worker and the thread in `block_on` is a thread
+    // switch each time.
+    let run = runtime.spawn(run(args));
+    match runtime.block_on(run) {
+        Ok(exit) => exit.into(),
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => {
+                eprintln!("volley: error: {e}");
+                Exit::Failures.into()
+            }
+        },
+    }
 }
 
 /// Runs parsed arguments to completion.
@@ -272,7 +288,7 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
     let show_progress = !config.quiet && std::io::stderr().is_terminal();
 
     // reader thread → forwarder: input items, in input order.
-    let (item_tx, item_rx) = mpsc::channel::<Item>(256);
+    let (item_tx, item_rx) = mpsc::channel::<Vec<Item>>(4);
     let parser = LineParser::new(config.defaults.clone(), config.max_line);
     let reader = match rows {
         Some(rows) => rows.spawn(item_tx),
@@ -280,7 +296,7 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
     };
 
     // engine and forwarder → sink thread: records.
-    let (record_tx, record_rx) = mpsc::channel::<Entry>(1024);
+    let (record_tx, record_rx) = mpsc::channel::<Entry>(16);
     // In ordered mode, one permit per item between reading and writing (see sink).
     let window = config
         .ordered
@@ -340,8 +356,25 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
             tokio::select! {
                 outcome = outcomes.next() => match outcome {
                     Some(outcome) => {
-                        if record_tx.send(Entry::Record(outcome)).await.is_err() {
+                        // Whatever else has finished goes in the same hand-off:
+                        // the writer thread then wakes once per batch.
+                        let mut batch = vec![outcome];
+                        let mut ended = false;
+                        while batch.len() < RECORD_BATCH {
+                            match outcomes.next().now_or_never() {
+                                Some(Some(outcome)) => batch.push(outcome),
+                                Some(None) => {
+                                    ended = true;
+                                    break;
+                                }
+                                None => break,
+                            }
+                        }
+                        if record_tx.send(Entry::Records(batch)).await.is_err() {
                             break; // the sink stopped; its result says why
+                        }
+                        if ended {
+                            break;
                         }
                     }
                     None => break,

@@ -86,6 +86,10 @@ impl Output for io::Stdout {}
 pub enum Entry {
     /// A record to write.
     Record(volley::Outcome),
+    /// Records to write, in this order: what the engine finished since its
+    /// last hand-off, so that the writer thread wakes once per batch rather
+    /// than once per record.
+    Records(Vec<volley::Outcome>),
     /// An input position with nothing to write.
     Skip(u64),
 }
@@ -234,6 +238,9 @@ impl Sink {
         if !self.ordered {
             return match entry {
                 Entry::Record(record) => self.write(record, state),
+                Entry::Records(records) => records
+                    .into_iter()
+                    .try_for_each(|record| self.write(record, state)),
                 Entry::Skip(_) => {
                     self.release();
                     Ok(())
@@ -241,9 +248,18 @@ impl Sink {
             };
         }
         match entry {
-            Entry::Record(record) => state.pending.insert(record.index, Some(record)),
-            Entry::Skip(index) => state.pending.insert(index, None),
-        };
+            Entry::Record(record) => {
+                state.pending.insert(record.index, Some(record));
+            }
+            Entry::Records(records) => {
+                for record in records {
+                    state.pending.insert(record.index, Some(record));
+                }
+            }
+            Entry::Skip(index) => {
+                state.pending.insert(index, None);
+            }
+        }
         while let Some(ready) = state.pending.remove(&state.next_index) {
             match ready {
                 Some(record) => self.write(record, state)?,

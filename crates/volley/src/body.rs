@@ -12,7 +12,7 @@ use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder,
 use base64::Engine as _;
 use futures_util::TryStreamExt;
 use serde_json::value::RawValue;
-use tokio::io::{AsyncBufRead, AsyncRead, AsyncReadExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, BufReader};
 use tokio_util::io::StreamReader;
 
 /// How bodies are put into records.
@@ -109,39 +109,66 @@ pub(crate) async fn read(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let layers = codings(encoding.as_deref()).unwrap_or_default();
+    *progress = 0;
+    if layers.is_empty() {
+        // The common case: the chunks as they arrive, with no reader or
+        // buffer of our own in between.
+        let initial = if keep {
+            declared.unwrap_or(0).min(cap) as usize
+        } else {
+            0
+        };
+        let mut kept = Vec::with_capacity(initial);
+        let mut response = response;
+        loop {
+            let chunk = response.chunk().await.map_err(|err| BodyError::Read {
+                err: io::Error::other(err),
+                got: *progress,
+            })?;
+            let Some(chunk) = chunk else {
+                return Ok(kept);
+            };
+            take(&chunk, cap, keep, progress, &mut kept)?;
+        }
+    }
     let stream = response.bytes_stream().map_err(io::Error::other);
     let mut reader: Reader = Box::pin(StreamReader::new(stream));
     for coding in layers.iter().rev() {
         reader = decoder(reader, *coding);
     }
-
-    let initial = if keep && layers.is_empty() {
-        declared.unwrap_or(0).min(cap) as usize
-    } else {
-        0
-    };
-    let mut kept = Vec::with_capacity(initial);
-    let mut scratch = [0u8; 16 * 1024];
-    *progress = 0;
+    // Every decoder is buffered: read from its buffer, so that no scratch
+    // space of our own lives in (and is copied with) this future.
+    let mut kept = Vec::new();
     loop {
-        let n = reader
-            .read(&mut scratch)
-            .await
-            .map_err(|err| BodyError::Read {
-                err,
-                got: *progress,
-            })?;
+        let chunk = reader.fill_buf().await.map_err(|err| BodyError::Read {
+            err,
+            got: *progress,
+        })?;
+        let n = chunk.len();
         if n == 0 {
             return Ok(kept);
         }
-        *progress += n as u64;
-        if *progress > cap {
-            return Err(BodyError::TooLarge { declared: None });
-        }
-        if keep {
-            kept.extend_from_slice(&scratch[..n]);
-        }
+        take(chunk, cap, keep, progress, &mut kept)?;
+        reader.as_mut().consume(n);
     }
+}
+
+/// Counts `chunk` against the cap and keeps it if asked.
+fn take(
+    chunk: &[u8],
+    cap: u64,
+    keep: bool,
+    progress: &mut u64,
+    kept: &mut Vec<u8>,
+) -> Result<(), BodyError> {
+    *progress += chunk.len() as u64;
+    if *progress > cap {
+        return Err(BodyError::TooLarge { declared: None });
+    }
+    if keep {
+        kept.extend_from_slice(chunk);
+    }
+    Ok(())
 }
 
 /// True for `application/json` and `application/*+json` (parameters ignored).

@@ -37,6 +37,9 @@ pub struct LineReader<R> {
     max_len: usize,
     /// 1-based number of the line last returned; 0 before the first.
     number: u64,
+    /// The line last returned took the last buffered byte: the next one
+    /// needs a read of the underlying input, which may wait.
+    drained: bool,
 }
 
 impl<R: BufRead> LineReader<R> {
@@ -48,7 +51,14 @@ impl<R: BufRead> LineReader<R> {
             buf: Vec::new(),
             max_len,
             number: 0,
+            drained: true,
         }
+    }
+
+    /// True when the next line needs a read of the underlying input (which,
+    /// on a pipe, may wait for the writer), false while bytes are buffered.
+    pub fn drained(&self) -> bool {
+        self.drained
     }
 
     /// The 1-based number of the line last returned by [`next_line`](Self::next_line).
@@ -96,6 +106,7 @@ impl<R: BufRead> LineReader<R> {
             let take = &piece[..piece.len().min(room)];
             grow_within(&mut self.buf, take.len(), keep);
             self.buf.extend_from_slice(take);
+            self.drained = consumed == chunk.len();
             self.inner.consume(consumed);
             if ended {
                 break;

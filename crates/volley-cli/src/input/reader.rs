@@ -8,6 +8,12 @@
 //! however long the input is. When the receiver is dropped (the run was
 //! interrupted, or it ended early), the next send fails and the thread stops
 //! quietly.
+//!
+//! Items go over in batches of up to [`BATCH`]: a hand-off can wake the
+//! other side's thread, and one wake-up per item would cost more than
+//! parsing the item. A batch is handed over early whenever the input may
+//! make the reader wait (its buffer is empty, e.g. a pipe that has nothing
+//! more yet), so no item ever waits for later input.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
@@ -18,6 +24,57 @@ use tokio::sync::mpsc;
 
 use super::lines::LineReader;
 use super::{Item, LineParser, Location};
+
+/// The most items handed to the engine at once.
+pub const BATCH: usize = 64;
+
+/// Where the reading side hands its items.
+pub trait Emit {
+    /// Takes one item; false when the receiver is gone and reading should stop.
+    fn item(&mut self, item: Item) -> bool;
+
+    /// The input may make the reader wait now (a pipe with no more data
+    /// yet): hand over what is held, so that no item waits for later input.
+    /// False when the receiver is gone.
+    fn pause(&mut self) -> bool {
+        true
+    }
+}
+
+/// A closure taking each item at once, with nothing held back.
+impl<F: FnMut(Item) -> bool> Emit for F {
+    fn item(&mut self, item: Item) -> bool {
+        self(item)
+    }
+}
+
+/// Items gathered into batches for the engine's channel.
+struct Batches {
+    tx: mpsc::Sender<Vec<Item>>,
+    batch: Vec<Item>,
+}
+
+impl Batches {
+    /// Hands over what is held; false when the receiver is gone.
+    fn send(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return true;
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        self.tx.blocking_send(batch).is_ok()
+    }
+}
+
+impl Emit for Batches {
+    fn item(&mut self, item: Item) -> bool {
+        self.batch.push(item);
+        self.batch.len() < BATCH || self.send()
+    }
+
+    fn pause(&mut self) -> bool {
+        self.send()
+    }
+}
 
 /// Read buffer for files: large enough that a `read` call per 64 KiB keeps
 /// system-call overhead small next to parsing.
@@ -87,7 +144,7 @@ pub struct ReadSummary {
 }
 
 /// Starts the input thread: reads `sources` in order, parses each line with
-/// `parser`, and sends the items into `tx`.
+/// `parser`, and sends the items into `tx`, in batches of up to [`BATCH`].
 ///
 /// The thread ends when all sources are read, when `tx`'s receiver is
 /// dropped (the summary then says `complete: false`), or at the first I/O
@@ -104,29 +161,36 @@ pub struct ReadSummary {
 pub fn spawn(
     sources: Vec<Source>,
     mut parser: LineParser,
-    tx: mpsc::Sender<Item>,
+    tx: mpsc::Sender<Vec<Item>>,
 ) -> JoinHandle<anyhow::Result<ReadSummary>> {
     spawn_with(tx, move |emit| read_sources(sources, &mut parser, emit))
 }
 
 /// Starts the input thread running `read`, whose items go into `tx`: the
 /// thread of [`spawn`], for any reader of items (the template rows too).
-/// `read` gets the function to pass each item to; it returns false when the
+/// `read` gets the [`Emit`] to pass each item to; it returns false when the
 /// receiver is gone, and `read` should then stop.
 ///
 /// # Panics
 ///
 /// When the operating system cannot start a thread, as `std::thread::spawn`.
 pub fn spawn_with(
-    tx: mpsc::Sender<Item>,
-    read: impl FnOnce(&mut dyn FnMut(Item) -> bool) -> anyhow::Result<ReadSummary> + Send + 'static,
+    tx: mpsc::Sender<Vec<Item>>,
+    read: impl FnOnce(&mut dyn Emit) -> anyhow::Result<ReadSummary> + Send + 'static,
 ) -> JoinHandle<anyhow::Result<ReadSummary>> {
     let run = move || {
         // `blocking_send` waits for room in the bounded channel: this is the
         // back-pressure that keeps the whole input out of memory. It fails
         // only when the receiver is gone, which ends the reading. (It would
         // panic inside an async runtime; this is a plain OS thread.)
-        read(&mut |item| tx.blocking_send(item).is_ok())
+        let mut batches = Batches {
+            tx,
+            batch: Vec::with_capacity(BATCH),
+        };
+        let read = read(&mut batches);
+        // What was read before the end (or an error) still counts.
+        batches.send();
+        read
     };
     thread::Builder::new()
         .name("volley-input".to_owned())
@@ -143,17 +207,15 @@ pub fn spawn_with(
 pub fn read_sources(
     sources: Vec<Source>,
     parser: &mut LineParser,
-    mut emit: impl FnMut(Item) -> bool,
+    emit: &mut dyn Emit,
 ) -> anyhow::Result<ReadSummary> {
     let mut summary = ReadSummary::default();
     for source in sources {
         let more = match source {
-            Source::Stdin => {
-                read_one("stdin", io::stdin().lock(), parser, &mut emit, &mut summary)?
-            }
+            Source::Stdin => read_one("stdin", io::stdin().lock(), parser, emit, &mut summary)?,
             Source::File { name, file } => {
                 let file = BufReader::with_capacity(FILE_BUFFER, file);
-                read_one(&name, file, parser, &mut emit, &mut summary)?
+                read_one(&name, file, parser, emit, &mut summary)?
             }
         };
         if !more {
@@ -173,7 +235,7 @@ pub fn read_one(
     name: &str,
     input: impl BufRead,
     parser: &mut LineParser,
-    emit: &mut impl FnMut(Item) -> bool,
+    emit: &mut dyn Emit,
     summary: &mut ReadSummary,
 ) -> anyhow::Result<bool> {
     let mut lines = LineReader::new(input, parser.max_line_len());
@@ -197,7 +259,10 @@ pub fn read_one(
         };
         summary.items += 1;
         summary.invalid += u64::from(matches!(item, Item::Invalid(_)));
-        if !emit(item) {
+        if !emit.item(item) {
+            return Ok(false);
+        }
+        if lines.drained() && !emit.pause() {
             return Ok(false);
         }
     }
@@ -228,8 +293,13 @@ mod tests {
         let handle = spawn(sources, parser, tx);
         let mut items = Vec::new();
         // `blocking_recv` needs no runtime: this test thread is the engine.
-        while let Some(item) = rx.blocking_recv() {
-            items.push(item);
+        while let Some(batch) = rx.blocking_recv() {
+            assert!(
+                !batch.is_empty() && batch.len() <= BATCH,
+                "batch of {}",
+                batch.len()
+            );
+            items.extend(batch);
         }
         let summary = handle.join().expect("no panic").expect("no I/O error");
         (items, summary)
@@ -353,11 +423,78 @@ mod tests {
         let (tx, mut rx) = mpsc::channel(4);
         let handle = spawn(vec![Source::open(&path).expect("open")], parser(), tx);
         let first = rx.blocking_recv();
-        assert!(matches!(first, Some(Item::Spec(_))));
+        assert!(matches!(first.as_deref(), Some([Item::Spec(_), ..])));
         drop(rx);
         let summary = handle.join().expect("no panic").expect("not an error");
         assert!(!summary.complete);
         assert!(summary.items < 1000, "{summary:?}");
+    }
+
+    /// An input that hands over one line per read, as a pipe fed line by
+    /// line does.
+    struct Trickle(std::collections::VecDeque<Vec<u8>>);
+
+    impl io::Read for Trickle {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            unreachable!("read through BufRead only")
+        }
+    }
+
+    impl BufRead for Trickle {
+        fn fill_buf(&mut self) -> io::Result<&[u8]> {
+            Ok(self.0.front().map_or(&[][..], Vec::as_slice))
+        }
+        fn consume(&mut self, n: usize) {
+            let front = self.0.front_mut().expect("consume after fill_buf");
+            front.drain(..n);
+            if front.is_empty() {
+                self.0.pop_front();
+            }
+        }
+    }
+
+    /// Records what reading hands over: `Some(index)` per item, `None` per pause.
+    struct Log(Vec<Option<u64>>);
+
+    impl Emit for Log {
+        fn item(&mut self, item: Item) -> bool {
+            self.0.push(Some(item.index()));
+            true
+        }
+        fn pause(&mut self) -> bool {
+            self.0.push(None);
+            true
+        }
+    }
+
+    #[test]
+    fn a_batch_is_handed_over_whenever_the_input_may_wait() {
+        // Line by line, as from a slow pipe: every item is handed over at
+        // once, before the reader asks for the next line.
+        let lines = (0..3).map(|i| format!("http://a.test/{i}\n").into_bytes());
+        let mut log = Log(Vec::new());
+        let mut summary = ReadSummary::default();
+        read_one(
+            "stdin",
+            Trickle(lines.collect()),
+            &mut parser(),
+            &mut log,
+            &mut summary,
+        )
+        .expect("no I/O error");
+        assert_eq!(log.0, [Some(0), None, Some(1), None, Some(2), None]);
+        // All buffered at once, as from a file: a pause only at the end.
+        let all = "http://a.test/0\nhttp://a.test/1\nhttp://a.test/2\n";
+        let mut log = Log(Vec::new());
+        read_one(
+            "file",
+            all.as_bytes(),
+            &mut parser(),
+            &mut log,
+            &mut summary,
+        )
+        .expect("no I/O error");
+        assert_eq!(log.0, [Some(0), Some(1), Some(2), None]);
     }
 
     #[test]

@@ -23,9 +23,10 @@ use volley::{Outcome, RequestSpec};
 use super::ids::SeenIds;
 use super::jsonl::kind_of;
 use super::parser::shorten;
+use super::reader::{self, Emit};
 use super::template::{Cell, Template};
 use super::values::{Row, Values, ValuesFormat};
-use super::{reader, Defaults, Item, ReadSummary, Source};
+use super::{Defaults, Item, ReadSummary, Source};
 
 /// The parsed templates of one request and what else every row's request gets.
 #[derive(Debug)]
@@ -370,14 +371,18 @@ impl Rows {
     ///
     /// The values file cannot be read (or has a CSV row over the length
     /// limit); the message names the file and the row.
-    pub fn read(mut self, emit: &mut dyn FnMut(Item) -> bool) -> anyhow::Result<ReadSummary> {
+    pub fn read(mut self, emit: &mut dyn Emit) -> anyhow::Result<ReadSummary> {
+        // The CSV parser's buffer is its own, so whether the next row would
+        // wait is not known: from stdin, which may be a slow pipe, each row
+        // is handed over at once.
+        let eager = self.values.is_stdin();
         let mut summary = ReadSummary::default();
         while let Some(row) = self.values.next_row()? {
             summary.lines += 1;
             let item = self.parser.parse(row);
             summary.items += 1;
             summary.invalid += u64::from(matches!(item, Item::Invalid(_)));
-            if !emit(item) {
+            if !emit.item(item) || (eager && !emit.pause()) {
                 return Ok(summary);
             }
         }
@@ -390,7 +395,7 @@ impl Rows {
     /// # Panics
     ///
     /// When the operating system cannot start a thread.
-    pub fn spawn(self, tx: mpsc::Sender<Item>) -> JoinHandle<anyhow::Result<ReadSummary>> {
+    pub fn spawn(self, tx: mpsc::Sender<Vec<Item>>) -> JoinHandle<anyhow::Result<ReadSummary>> {
         reader::spawn_with(tx, move |emit| self.read(emit))
     }
 }

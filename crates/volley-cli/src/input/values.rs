@@ -68,6 +68,8 @@ pub struct Row {
 /// An open values file, positioned at its first row.
 pub struct Values {
     name: String,
+    /// Read from standard input.
+    stdin: bool,
     rows: u64,
     max_row_len: usize,
     inner: Inner,
@@ -110,6 +112,7 @@ impl Values {
         max_row_len: usize,
     ) -> anyhow::Result<Values> {
         let name = source.name().to_owned();
+        let stdin = matches!(source, Source::Stdin);
         let input: Box<dyn BufRead + Send> = match source {
             // `Stdin`, not its lock: the reader moves to the input thread.
             Source::Stdin => Box::new(BufReader::with_capacity(BUFFER, io::stdin())),
@@ -122,6 +125,7 @@ impl Values {
                 let lines = LineReader::new(input, max_row_len);
                 return Ok(Values {
                     name,
+                    stdin,
                     rows: 0,
                     max_row_len,
                     inner: Inner::Jsonl(lines),
@@ -161,6 +165,7 @@ impl Values {
         reader.get_mut().row_read(end);
         Ok(Values {
             name,
+            stdin,
             rows: 0,
             max_row_len,
             inner: Inner::Csv(Box::new(CsvRows {
@@ -174,6 +179,11 @@ impl Values {
     /// The name for messages: `stdin`, or the path as given.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether the rows come from standard input.
+    pub fn is_stdin(&self) -> bool {
+        self.stdin
     }
 
     /// The CSV header's column names; `None` for JSON lines, whose rows

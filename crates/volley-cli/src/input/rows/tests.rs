@@ -418,8 +418,8 @@ fn a_csv_file_is_read_through_to_items_on_the_input_thread() {
     let (tx, mut rx) = mpsc::channel(4);
     let handle = rows.spawn(tx);
     let mut items = Vec::new();
-    while let Some(item) = rx.blocking_recv() {
-        items.push(item);
+    while let Some(batch) = rx.blocking_recv() {
+        items.extend(batch);
     }
     let summary = handle.join().expect("no panic").expect("no I/O error");
     assert_eq!(
