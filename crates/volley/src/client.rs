@@ -25,6 +25,14 @@ use crate::scheduler::{
     hosts::{host_key, Limits},
 };
 use crate::spec::{Prepared, RequestSpec};
+
+/// A request checked and ready to send: see [`Client::plan`].
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub prepared: Prepared,
+    /// The key of the request's host in the per-host limits.
+    pub host: Arc<str>,
+}
 use crate::stats::{Counter, Stats};
 
 /// A shared HTTP engine. Cheap to clone: clones share the pool, the limits
@@ -84,33 +92,55 @@ impl Client {
     /// Dropping the future abandons the request (and any connection it was
     /// using) and releases its slots.
     pub async fn fetch(&self, spec: RequestSpec) -> Outcome {
-        let fallback = Outcome::invalid(&spec, "not sent: the intent hook could not record it");
-        self.fetch_until(spec, None).await.unwrap_or(fallback)
+        let plan = self.plan(&spec);
+        let outcome = self.fetch_planned(&spec, plan, None).await;
+        let outcome = outcome.unwrap_or_else(|| {
+            Outcome::invalid(&spec, "not sent: the intent hook could not record it")
+        });
+        self.attach(outcome, spec)
     }
 
-    /// [`Client::fetch`] that gives up, with no outcome, when `stop` is
-    /// cancelled before the request's first attempt has begun, or when the
-    /// intent hook refuses it. Once begun, the request runs to its outcome,
-    /// retries included.
-    pub(crate) async fn fetch_until(
+    /// Checks `spec` and works out everything sending it needs: the parsed
+    /// request with the client's default headers, and its host's key. The
+    /// error is the reason for an `invalid_request` record.
+    pub(crate) fn plan(&self, spec: &RequestSpec) -> Result<Plan, String> {
+        let prepared = self.with_defaults(spec.prepare()?);
+        let host = host_key(&prepared.url);
+        Ok(Plan { prepared, host })
+    }
+
+    /// Gives `outcome` its request when the client keeps requests.
+    pub(crate) fn attach(&self, mut outcome: Outcome, spec: RequestSpec) -> Outcome {
+        if self.inner.config.keep_requests {
+            outcome.request = Some(Box::new(spec));
+        }
+        outcome
+    }
+
+    /// Makes the request `spec`, planned as `plan` (see [`Client::plan`]),
+    /// with retries, under the client's limits. Gives up, with no outcome,
+    /// when `stop` is cancelled before the request's first attempt has
+    /// begun, or when the intent hook refuses it. Once begun, the request
+    /// runs to its outcome, retries included.
+    ///
+    /// The outcome's `request` is left for the caller ([`Client::attach`]),
+    /// which owns the spec.
+    pub(crate) async fn fetch_planned(
         &self,
-        spec: RequestSpec,
+        spec: &RequestSpec,
+        plan: Result<Plan, String>,
         stop: Option<&CancellationToken>,
     ) -> Option<Outcome> {
-        let prepared = match spec.prepare() {
-            Ok(prepared) => self.with_defaults(prepared),
+        let Plan { prepared, host } = match plan {
+            Ok(plan) => plan,
             Err(message) => {
                 self.inner.limits.counters.bump(Counter::Requests);
-                let mut outcome = Outcome::invalid(&spec, message);
-                if self.inner.config.keep_requests {
-                    outcome.request = Some(Box::new(spec));
-                }
-                return Some(outcome);
+                return Some(Outcome::invalid(spec, message));
             }
         };
         let config = &self.inner.config;
         let limits = &self.inner.limits;
-        let lease = limits.lease(host_key(&prepared.url));
+        let lease = limits.lease(host);
         let idempotency_key = spec.has_idempotency_key();
         let mut started = None;
         let mut attempts = 0u32;
@@ -137,8 +167,8 @@ impl Client {
                 if started.is_none() {
                     // About to send for the first time: a request that is not
                     // safe to replay gets its intent recorded first.
-                    if let Some(hook) = config.intents.as_ref().filter(|_| needs_intent(&spec)) {
-                        if !hook.record(&spec).await {
+                    if let Some(hook) = config.intents.as_ref().filter(|_| needs_intent(spec)) {
+                        if !hook.record(spec).await {
                             return None;
                         }
                     }
@@ -160,7 +190,7 @@ impl Client {
                 Attempt::Received(r) if config.retry.is_retried_status(r.status.as_u16()) => {
                     Some(Failure::Status {
                         status: r.status.as_u16(),
-                        retry_after: r.headers.get(http::header::RETRY_AFTER),
+                        retry_after: r.retry_after.as_ref(),
                     })
                 }
                 Attempt::Received(_) => None,
@@ -211,10 +241,7 @@ impl Client {
                 None => {
                     limits.counters.bump(Counter::Requests);
                     let elapsed = started.map_or(Duration::ZERO, |s| s.elapsed());
-                    let mut outcome = self.record(&spec, &prepared, attempts, elapsed, result);
-                    if config.keep_requests {
-                        outcome.request = Some(Box::new(spec));
-                    }
+                    let mut outcome = self.record(spec, &prepared, attempts, elapsed, result);
                     if let (Some(error), Some(note)) = (outcome.error.as_mut(), note) {
                         error.message = format!("{} ({note})", error.message);
                     }
@@ -377,8 +404,10 @@ impl Client {
         result: Attempt,
     ) -> Outcome {
         let config = &self.inner.config;
-        let mut outcome = Outcome::failed(spec, ErrorKind::Protocol, "");
-        outcome.method = prepared.method.to_string();
+        let mut outcome = Outcome::failed(spec, ErrorKind::Protocol, String::new());
+        if outcome.method != prepared.method.as_str() {
+            outcome.method = prepared.method.to_string();
+        }
         outcome.attempts = attempts;
         outcome.elapsed_ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
         match result {
@@ -407,14 +436,11 @@ fn fill_response(outcome: &mut Outcome, config: &Config, prepared: &Prepared, r:
             r.status.canonical_reason().unwrap_or("")
         ),
     });
-    if r.final_url != prepared.url {
-        outcome.final_url = Some(r.final_url.to_string());
+    if let Some(url) = r.final_url.filter(|url| *url != prepared.url) {
+        outcome.final_url = Some(url.into());
     }
     outcome.bytes = r.bytes;
-    let content_type = r
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    let content_type = r.content_type.as_ref().and_then(|v| v.to_str().ok());
     if config.body_mode == body::BodyMode::Raw {
         outcome.raw_body = Some(crate::outcome::RawBody {
             content_type: content_type.map(str::to_owned),
@@ -423,11 +449,10 @@ fn fill_response(outcome: &mut Outcome, config: &Config, prepared: &Prepared, r:
     } else {
         (outcome.body, outcome.body_base64) = body::render(config.body_mode, content_type, &r.body);
     }
-    if config.include_headers {
+    if let Some(headers) = &r.headers {
         let mut map = serde_json::Map::new();
-        for name in r.headers.keys() {
-            let joined = r
-                .headers
+        for name in headers.keys() {
+            let joined = headers
                 .get_all(name)
                 .iter()
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
@@ -445,7 +470,7 @@ fn signal(result: &Attempt) -> Option<Signal> {
     match result {
         Attempt::Received(r) => {
             let status = r.status.as_u16();
-            let retry_after = r.headers.contains_key(http::header::RETRY_AFTER);
+            let retry_after = r.retry_after.is_some();
             match status {
                 // With Retry-After the host is paused instead.
                 429 | 503 if retry_after => None,

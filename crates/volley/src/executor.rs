@@ -6,7 +6,8 @@
 //! slot for longer than `timeout`. Failures come back classified; nothing
 //! here decides about retries.
 
-use http::{HeaderMap, StatusCode};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use reqwest::Url;
 use tokio::time::{timeout_at, Instant};
 
@@ -17,12 +18,17 @@ use crate::outcome::ErrorKind;
 use crate::redirect::{self, Next};
 use crate::spec::Prepared;
 
-/// A complete response: status, headers and the decoded body.
+/// A complete response: status, what the engine needs of its headers, and
+/// the decoded body.
 #[derive(Debug)]
 pub(crate) struct Received {
     pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub final_url: Url,
+    pub retry_after: Option<HeaderValue>,
+    pub content_type: Option<HeaderValue>,
+    /// Every header, only when the client records them.
+    pub headers: Option<HeaderMap>,
+    /// Where the response came from, when redirects were followed.
+    pub final_url: Option<Url>,
     pub body: Vec<u8>,
     /// Decoded body size (also counted when the body is not kept).
     pub bytes: u64,
@@ -43,6 +49,14 @@ fn failed(kind: ErrorKind, message: String) -> Attempt {
     })
 }
 
+/// A redirect being followed: what the next hop sends.
+struct Hop {
+    method: Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Option<Bytes>,
+}
+
 /// Makes one attempt of `request`.
 pub(crate) async fn attempt(
     http: &reqwest::Client,
@@ -50,26 +64,34 @@ pub(crate) async fn attempt(
     request: &Prepared,
 ) -> Attempt {
     let deadline = Instant::now() + config.timeout;
-    let total = fmt_duration(config.timeout);
-    let mut method = request.method.clone();
-    let mut url = request.url.clone();
-    let mut headers = request.headers.clone();
-    let mut body = request.body.clone();
+    let total = || fmt_duration(config.timeout);
+    // `None` until a redirect is followed: the first hop sends the request
+    // as prepared, with no copy of our own.
+    let mut hop: Option<Hop> = None;
     let mut hops = 0usize;
 
     let response = loop {
-        let mut builder = http
-            .request(method.clone(), url.clone())
-            .headers(headers.clone());
-        if let Some(bytes) = &body {
-            builder = builder.body(bytes.clone());
+        let (method, url, headers, body) = match &hop {
+            Some(h) => (&h.method, &h.url, &h.headers, &h.body),
+            None => (
+                &request.method,
+                &request.url,
+                &request.headers,
+                &request.body,
+            ),
+        };
+        let mut outgoing = reqwest::Request::new(method.clone(), url.clone());
+        *outgoing.headers_mut() = headers.clone();
+        if let Some(bytes) = body {
+            *outgoing.body_mut() = Some(bytes.clone().into());
         }
-        let response = match timeout_at(deadline, builder.send()).await {
+        let response = match timeout_at(deadline, http.execute(outgoing)).await {
             Err(_elapsed) => {
                 return failed(
                     ErrorKind::Timeout,
                     format!(
-                        "total deadline of {total} passed while waiting for the response headers"
+                        "total deadline of {} passed while waiting for the response headers",
+                        total()
                     ),
                 );
             }
@@ -81,13 +103,13 @@ pub(crate) async fn attempt(
             break response;
         }
         let location = response.headers().get(http::header::LOCATION);
-        match redirect::next(response.status(), location, &url, &method) {
+        match redirect::next(response.status(), location, url, method) {
             Next::Done => break response,
             Next::Refuse(message) => return failed(ErrorKind::Redirect, message),
-            Next::Follow(hop) => {
+            Next::Follow(next) => {
                 hops += 1;
                 if hops > config.max_redirects {
-                    let what = if hop.url == url {
+                    let what = if next.url == *url {
                         "redirect loop"
                     } else {
                         "too many redirects"
@@ -100,18 +122,24 @@ pub(crate) async fn attempt(
                         ),
                     );
                 }
-                redirect::carry_headers(&mut headers, &hop, &config.secret_headers);
-                if !hop.keep_body {
-                    body = None;
-                }
-                method = hop.method;
-                url = hop.url;
+                let mut headers = headers.clone();
+                redirect::carry_headers(&mut headers, &next, &config.secret_headers);
+                let body = if next.keep_body { body.clone() } else { None };
+                hop = Some(Hop {
+                    method: next.method,
+                    url: next.url,
+                    headers,
+                    body,
+                });
             }
         }
     };
 
     let status = response.status();
-    let response_headers = response.headers().clone();
+    let header = |name| response.headers().get(name).cloned();
+    let retry_after = header(http::header::RETRY_AFTER);
+    let content_type = header(http::header::CONTENT_TYPE);
+    let all_headers = config.include_headers.then(|| response.headers().clone());
     let declared = response.content_length();
     // Content-Length counts encoded bytes; compare it only with an unencoded body.
     let encoded = response
@@ -127,27 +155,43 @@ pub(crate) async fn attempt(
     match read {
         Err(_elapsed) => failed(
             ErrorKind::Timeout,
-            format!("total deadline of {total} passed while reading the body ({progress} bytes received)"),
+            format!(
+                "total deadline of {} passed while reading the body ({progress} bytes received)",
+                total()
+            ),
         ),
-        Ok(Err(BodyError::TooLarge { declared: Some(len) })) => failed(
+        Ok(Err(BodyError::TooLarge {
+            declared: Some(len),
+        })) => failed(
             ErrorKind::TooLarge,
-            format!("Content-Length {len} is over the body cap of {} bytes", config.max_body),
+            format!(
+                "Content-Length {len} is over the body cap of {} bytes",
+                config.max_body
+            ),
         ),
         Ok(Err(BodyError::TooLarge { declared: None })) => failed(
             ErrorKind::TooLarge,
-            format!("body passed the cap of {} bytes (counted after decoding)", config.max_body),
+            format!(
+                "body passed the cap of {} bytes (counted after decoding)",
+                config.max_body
+            ),
         ),
         Ok(Err(BodyError::Read { err, got })) => {
             let mut classified = classify(&err, config.connect_timeout);
             if let (Some(len), ErrorKind::Reset, false) = (declared, classified.kind, encoded) {
-                classified.message = format!("body cut short: expected {len} bytes, got {got} ({})", classified.message);
+                classified.message = format!(
+                    "body cut short: expected {len} bytes, got {got} ({})",
+                    classified.message
+                );
             }
             Attempt::Failed(classified)
         }
         Ok(Ok(bytes)) => Attempt::Received(Received {
             status,
-            headers: response_headers,
-            final_url: url,
+            retry_after,
+            content_type,
+            headers: all_headers,
+            final_url: hop.map(|h| h.url),
             body: bytes,
             bytes: progress,
         }),

@@ -53,7 +53,7 @@ pub(crate) struct Limits {
 /// and retry budget — outlives a gap between requests).
 #[derive(Debug, Default)]
 struct HostTable {
-    entries: HashMap<String, Entry>,
+    entries: HashMap<Arc<str>, Entry>,
     /// Leases taken since the last sweep of idle entries.
     since_sweep: usize,
 }
@@ -114,18 +114,19 @@ struct HostState {
 #[derive(Debug)]
 pub(crate) struct HostLease {
     limits: Arc<Limits>,
-    key: String,
+    key: Arc<str>,
     host: Arc<Host>,
 }
 
 /// `scheme://host:port`: requests with the same key share per-host limits.
-pub(crate) fn host_key(url: &Url) -> String {
+pub(crate) fn host_key(url: &Url) -> Arc<str> {
     format!(
         "{}://{}:{}",
         url.scheme(),
         url.host_str().unwrap_or(""),
         url.port_or_known_default().unwrap_or(0)
     )
+    .into()
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -148,11 +149,11 @@ impl Limits {
     }
 
     /// Takes a lease on `key`'s entry, creating it if needed.
-    pub(crate) fn lease(self: &Arc<Self>, key: String) -> HostLease {
+    pub(crate) fn lease(self: &Arc<Self>, key: Arc<str>) -> HostLease {
         let mut hosts = lock(&self.hosts);
         let now = Instant::now();
         hosts.sweep_if_due(now);
-        let entry = hosts.entries.entry(key.clone()).or_insert_with(|| {
+        let entry = hosts.entries.entry(Arc::clone(&key)).or_insert_with(|| {
             let host = Host {
                 permits: Semaphore::new(self.per_host),
                 limiter: self.policy.per_host.as_ref().map(rate::Rate::limiter),
@@ -332,8 +333,8 @@ mod tests {
     #[test]
     fn keys_name_the_origin() {
         let key = |s| host_key(&Url::parse(s).expect("url"));
-        assert_eq!(key("http://a.test/x?y"), "http://a.test:80");
-        assert_eq!(key("https://A.test:8443/"), "https://a.test:8443");
+        assert_eq!(&*key("http://a.test/x?y"), "http://a.test:80");
+        assert_eq!(&*key("https://A.test:8443/"), "https://a.test:8443");
         assert_ne!(key("http://a.test/"), key("https://a.test/"));
     }
 
@@ -353,7 +354,7 @@ mod tests {
         tokio::time::advance(IDLE_TTL).await;
         // The sweep runs after enough leases; other hosts' leases trigger it.
         for i in 0..64 {
-            drop(limits.lease(format!("h{i}")));
+            drop(limits.lease(format!("h{i}").into()));
         }
         let left = lock(&limits.hosts)
             .entries

@@ -1,28 +1,30 @@
 //! The scheduler: turns an input of any length into concurrent requests in
 //! bounded memory.
 //!
-//! A driver task reads specs only while the read-ahead window has room. Each
-//! spec it reads becomes a task that runs [`Client::fetch`] (which waits for
-//! its host's slot, then a global slot; see [`hosts`]) and sends its outcome
-//! down a channel to the consumer. A window permit is held from the moment a
-//! spec is read until its outcome has been handed to the channel, so at most
-//! `read_ahead` requests exist at once, whatever the input size.
+//! A driver task reads specs while fewer than `read_ahead` are held (queued
+//! or running), so memory stays flat whatever the input size. Each spec is
+//! checked and given its host's key, then either started at once as a task
+//! that runs the request (waiting for its host's slot, then a global slot;
+//! see [`hosts`]) and sends its outcome down a channel to the consumer, or,
+//! when its host already has as many tasks as it can use, queued behind
+//! them. When a task ends, the next spec queued for its host starts.
 //!
-//! Because the host limit is taken before the global one, requests to a
-//! saturated host wait without holding global slots, and requests to other
-//! hosts inside the window go ahead of them.
+//! So a host that is saturated, paused or slow holds only its own queue:
+//! requests to other hosts inside the window go ahead of it. And a spec
+//! costs a task (and its memory) only once its host can nearly take it.
 
 pub(crate) mod hosts;
 
+use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures_util::{FutureExt as _, Stream, StreamExt as _};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::Client;
+use crate::client::{Client, Plan};
 use crate::outcome::{ErrorKind, Outcome};
 use crate::spec::RequestSpec;
 
@@ -46,89 +48,199 @@ where
     let config = client.config();
     // The channel only needs to absorb bursts; the window is the real bound.
     let (tx, rx) = mpsc::channel(config.concurrency.clamp(16, 1024));
-    let window = Arc::new(Semaphore::new(config.read_ahead));
-    tokio::spawn(drive(client, input, window, tx, stop));
+    tokio::spawn(drive(client, input, tx, stop));
     futures_util::stream::unfold(rx, |mut rx| async move {
         let next = rx.recv().await?;
         Some((next, rx))
     })
 }
 
-/// Reads input while the window has room and starts a task per spec. Ends
-/// when the input is exhausted and every task has finished, or as soon as
-/// the consumer goes away (dropping the tasks' `JoinSet` aborts them).
+/// A spec waiting for its host to have room for one more task.
+struct Queued {
+    position: usize,
+    spec: RequestSpec,
+    plan: Plan,
+}
+
+/// One host's tasks and the specs queued behind them.
+#[derive(Default)]
+struct HostQueue {
+    running: usize,
+    waiting: VecDeque<Queued>,
+}
+
+/// How many tasks may run for one host: its slots, and a quarter more, so
+/// that a request in backoff does not leave a slot idle and the next request
+/// is already waiting when a slot frees.
+fn tasks_per_host(per_host: usize) -> usize {
+    per_host.saturating_add(per_host / 4 + 1)
+}
+
+/// The driver's state: the tasks, and the specs read but not yet started.
+struct Driver {
+    client: Client,
+    tx: mpsc::Sender<Positioned>,
+    stop: CancellationToken,
+    /// Each task ends with its host's key (`None` for an invalid spec).
+    tasks: JoinSet<Option<Arc<str>>>,
+    /// Hosts with tasks running; a host leaves when its last task ends.
+    hosts: HashMap<Arc<str>, HostQueue>,
+    /// See [`tasks_per_host`].
+    tasks_per_host: usize,
+    /// Specs read and not yet finished: queued or running.
+    held: usize,
+}
+
+impl Driver {
+    /// Takes a spec just read: starts it, or queues it behind its host's tasks.
+    fn take(&mut self, position: usize, spec: RequestSpec) {
+        self.held += 1;
+        let plan = self.client.plan(&spec);
+        let Ok(plan) = plan else {
+            self.start(position, spec, plan);
+            return;
+        };
+        let queue = self.hosts.entry(Arc::clone(&plan.host)).or_default();
+        if queue.running < self.tasks_per_host {
+            queue.running += 1;
+            self.start(position, spec, Ok(plan));
+        } else {
+            queue.waiting.push_back(Queued {
+                position,
+                spec,
+                plan,
+            });
+        }
+    }
+
+    fn start(&mut self, position: usize, spec: RequestSpec, plan: Result<Plan, String>) {
+        self.tasks.spawn(run_one(
+            self.client.clone(),
+            spec,
+            plan,
+            position,
+            self.tx.clone(),
+            self.stop.clone(),
+        ));
+    }
+
+    /// A task ended: the next spec queued for its host takes its place.
+    fn finished(&mut self, host: Option<Arc<str>>) {
+        self.held -= 1;
+        let Some(host) = host else { return };
+        let queue = self
+            .hosts
+            .get_mut(&host)
+            .expect("a host with a running task has a queue");
+        match queue.waiting.pop_front() {
+            Some(next) => self.start(next.position, next.spec, Ok(next.plan)),
+            None => {
+                queue.running -= 1;
+                if queue.running == 0 {
+                    self.hosts.remove(&host);
+                }
+            }
+        }
+    }
+
+    /// Stopping: specs still queued never began, so they end with no outcome.
+    fn drop_queued(&mut self) {
+        for queue in self.hosts.values_mut() {
+            self.held -= queue.waiting.len();
+            queue.waiting.clear();
+        }
+    }
+}
+
+/// Reads input while the window has room and runs the specs (see the module
+/// docs). Ends when the input is exhausted and every task has finished, or as
+/// soon as the consumer goes away (dropping the tasks' `JoinSet` aborts them).
 async fn drive<S>(
     client: Client,
     input: S,
-    window: Arc<Semaphore>,
     tx: mpsc::Sender<Positioned>,
     stop: Option<CancellationToken>,
 ) where
     S: Stream<Item = RequestSpec> + Send + 'static,
 {
     let mut input = std::pin::pin!(input);
-    let mut tasks = JoinSet::new();
+    let read_ahead = client.config().read_ahead;
+    let tasks_per_host = tasks_per_host(client.config().per_host);
+    let mut driver = Driver {
+        client,
+        tx,
+        // A stop that can never fire stands in for "no stop signal".
+        stop: stop.unwrap_or_default(),
+        tasks: JoinSet::new(),
+        hosts: HashMap::new(),
+        tasks_per_host,
+        held: 0,
+    };
     let mut position = 0usize;
-    // A stop that can never fire stands in for "no stop signal".
-    let stop = stop.unwrap_or_default();
-    loop {
-        // Forget finished tasks so the set stays as small as the window.
-        while tasks.try_join_next().is_some() {}
-        // Each arm below also watches `tx.closed()`: the consumer dropped the
-        // stream, so nothing more should be read or sent.
-        let permit = tokio::select! {
-            _ = tx.closed() => return,
-            permit = Arc::clone(&window).acquire_owned() => {
-                permit.expect("the window semaphore is never closed")
+    let mut reading = true;
+    while reading || !driver.tasks.is_empty() {
+        tokio::select! {
+            // Ended tasks first: their slots go to queued specs before more
+            // input is read.
+            biased;
+            // The consumer dropped the stream: nothing more should be read or sent.
+            _ = driver.tx.closed() => return,
+            ended = driver.tasks.join_next(), if !driver.tasks.is_empty() => {
+                let mut ended = ended;
+                while let Some(result) = ended {
+                    match result {
+                        Ok(host) => driver.finished(host),
+                        // `run_one` catches the engine's panics; one here is
+                        // a bug in the scheduler itself.
+                        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                        Err(_) => unreachable!("tasks are aborted only with the JoinSet"),
+                    }
+                    ended = driver.tasks.try_join_next();
+                }
             }
-        };
-        let spec = tokio::select! {
-            _ = tx.closed() => return,
-            // Stopping: read no more input; what was started finishes below.
-            () = stop.cancelled() => break,
-            spec = input.next() => spec,
-        };
-        let Some(spec) = spec else { break };
-        tasks.spawn(run_one(
-            client.clone(),
-            spec,
-            position,
-            permit,
-            tx.clone(),
-            stop.clone(),
-        ));
-        position += 1;
-    }
-    tokio::select! {
-        _ = tx.closed() => {}
-        () = async { while tasks.join_next().await.is_some() {} } => {}
+            // Stopping: read no more input; what was started finishes.
+            () = driver.stop.cancelled(), if reading => {
+                reading = false;
+                driver.drop_queued();
+            }
+            spec = input.next(), if reading && driver.held < read_ahead => match spec {
+                Some(spec) => {
+                    driver.take(position, spec);
+                    position += 1;
+                }
+                None => reading = false,
+            },
+        }
     }
 }
 
-/// Runs one request and hands its outcome to the consumer, then frees its
-/// window slot (by dropping `permit`).
+/// Runs one request and hands its outcome to the consumer; returns its
+/// host's key (see [`Driver::finished`]).
 async fn run_one(
     client: Client,
     spec: RequestSpec,
+    plan: Result<Plan, String>,
     position: usize,
-    permit: OwnedSemaphorePermit,
     tx: mpsc::Sender<Positioned>,
     stop: CancellationToken,
-) {
-    // A panic inside the engine is a bug, but it must not cost this request
-    // its record: it becomes a record that says so.
-    let fetch = AssertUnwindSafe(client.fetch_until(spec.clone(), Some(&stop))).catch_unwind();
-    let finished = tokio::select! {
-        // The consumer went away: stop at once, without waiting for the
-        // driver to abort this task (it may not be scheduled for a while,
-        // and requests waiting for a slot would start meanwhile).
-        () = tx.closed() => return,
-        finished = fetch => finished,
+) -> Option<Arc<str>> {
+    let host = plan.as_ref().ok().map(|plan| Arc::clone(&plan.host));
+    let finished = {
+        // A panic inside the engine is a bug, but it must not cost this
+        // request its record: it becomes a record that says so.
+        let fetch = AssertUnwindSafe(client.fetch_planned(&spec, plan, Some(&stop))).catch_unwind();
+        tokio::select! {
+            // The consumer went away: stop at once, without waiting for the
+            // driver to abort this task (it may not be scheduled for a while,
+            // and requests waiting for a slot would start meanwhile).
+            () = tx.closed() => return host,
+            finished = fetch => finished,
+        }
     };
     let outcome = match finished {
-        Ok(Some(outcome)) => outcome,
+        Ok(Some(outcome)) => client.attach(outcome, spec),
         // Stopped before its first attempt: no outcome, as asked.
-        Ok(None) => return,
+        Ok(None) => return host,
         Err(panic) => {
             let what = panic
                 .downcast_ref::<&str>()
@@ -145,5 +257,5 @@ async fn run_one(
     };
     // An error here means the consumer went away; there is no one to tell.
     let _ = tx.send((position, outcome)).await;
-    drop(permit);
+    host
 }
