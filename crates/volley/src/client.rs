@@ -436,8 +436,8 @@ fn fill_response(outcome: &mut Outcome, config: &Config, prepared: &Prepared, r:
             r.status.canonical_reason().unwrap_or("")
         ),
     });
-    if let Some(url) = r.final_url.filter(|url| *url != prepared.url) {
-        outcome.final_url = Some(url.into());
+    if let Some(url) = r.final_url.filter(|url| **url != prepared.url) {
+        outcome.final_url = Some(String::from(*url));
     }
     outcome.bytes = r.bytes;
     let content_type = r.content_type.as_ref().and_then(|v| v.to_str().ok());

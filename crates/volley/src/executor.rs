@@ -25,10 +25,12 @@ pub(crate) struct Received {
     pub status: StatusCode,
     pub retry_after: Option<HeaderValue>,
     pub content_type: Option<HeaderValue>,
-    /// Every header, only when the client records them.
-    pub headers: Option<HeaderMap>,
+    /// Every header, only when the client records them (boxed, like the
+    /// final URL: both are rare, and they would triple the size of every
+    /// attempt's result).
+    pub headers: Option<Box<HeaderMap>>,
     /// Where the response came from, when redirects were followed.
-    pub final_url: Option<Url>,
+    pub final_url: Option<Box<Url>>,
     pub body: Vec<u8>,
     /// Decoded body size (also counted when the body is not kept).
     pub bytes: u64,
@@ -139,7 +141,9 @@ pub(crate) async fn attempt(
     let header = |name| response.headers().get(name).cloned();
     let retry_after = header(http::header::RETRY_AFTER);
     let content_type = header(http::header::CONTENT_TYPE);
-    let all_headers = config.include_headers.then(|| response.headers().clone());
+    let all_headers = config
+        .include_headers
+        .then(|| Box::new(response.headers().clone()));
     let declared = response.content_length();
     // Content-Length counts encoded bytes; compare it only with an unencoded body.
     let encoded = response
@@ -191,7 +195,7 @@ pub(crate) async fn attempt(
             retry_after,
             content_type,
             headers: all_headers,
-            final_url: hop.map(|h| h.url),
+            final_url: hop.map(|h| Box::new(h.url)),
             body: bytes,
             bytes: progress,
         }),
