@@ -10,7 +10,8 @@
 //! request's first attempt (see `volley::IntentHook`), so requests that were
 //! only queued when the run died are simply sent on resume. Intents are
 //! written in batches with one `fsync` per batch, and the log is removed
-//! when a run finishes cleanly.
+//! when a run finishes cleanly. The file is created with the first intent,
+//! so a run of GETs leaves none behind, even when it is interrupted.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
@@ -53,22 +54,17 @@ pub struct IntentLog {
 }
 
 impl IntentLog {
-    /// Opens (creating) the log beside `output` for appending, and starts
-    /// its writer thread. On a write failure the thread cancels `stop`: no
-    /// request that needs an intent is sent after that.
-    ///
-    /// # Errors
-    ///
-    /// When the file cannot be opened.
-    pub fn open(output: &Path, stop: CancellationToken) -> io::Result<IntentLog> {
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path_for(output))?;
+    /// The log beside `output`, and its writer thread. The file is opened
+    /// (created, for appending) when the first intent arrives. On a failure
+    /// to open or write it the thread cancels `stop`: no request that needs
+    /// an intent is sent after that.
+    pub fn open(output: &Path, stop: CancellationToken) -> IntentLog {
+        let path = path_for(output);
         let (lines, waiting) = std_mpsc::channel::<(Vec<u8>, oneshot::Sender<bool>)>();
         let failure = Arc::new(Mutex::new(None));
         let failed = Arc::clone(&failure);
         std::thread::spawn(move || {
+            let mut file: Option<File> = None;
             let mut batch = Vec::new();
             let mut buffer = Vec::new();
             // Ends when every sender (the log and its clones in the engine) is gone.
@@ -79,7 +75,16 @@ impl IntentLog {
                 for (line, _) in &batch {
                     buffer.extend_from_slice(line);
                 }
-                let written = file.write_all(&buffer).and_then(|()| file.sync_data());
+                let written = match &mut file {
+                    Some(file) => Ok(file),
+                    None => OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&path)
+                        .map(|opened| file.insert(opened))
+                        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
+                }
+                .and_then(|file| file.write_all(&buffer).and_then(|()| file.sync_data()));
                 if let Err(e) = &written {
                     *failed.lock().unwrap_or_else(PoisonError::into_inner) = Some(e.to_string());
                     stop.cancel();
@@ -89,7 +94,7 @@ impl IntentLog {
                 }
             }
         });
-        Ok(IntentLog { lines, failure })
+        IntentLog { lines, failure }
     }
 
     /// Why writing the log failed, if it did.
@@ -178,13 +183,30 @@ mod tests {
     use super::*;
 
     #[tokio::test]
+    async fn a_log_that_cannot_be_created_refuses_intents_and_stops_the_run() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let output = dir.path().join("missing-dir").join("out.jsonl");
+        let stop = CancellationToken::new();
+        let log = IntentLog::open(&output, stop.clone());
+        let post = RequestSpec::new("POST", "http://a.test/x");
+        assert!(!log.record(&post).await, "not recorded, so not to be sent");
+        assert!(stop.is_cancelled());
+        let failure = log.failure().expect("the failure is kept");
+        assert!(failure.contains("missing-dir"), "{failure}");
+    }
+
+    #[tokio::test]
     async fn intents_without_records_become_outcome_unknown() {
         let dir = tempfile::tempdir().expect("temp dir");
         let output = dir.path().join("out.jsonl");
         let post = RequestSpec::new("POST", "http://a.test/x").with_index(3);
         let done_post = RequestSpec::new("POST", "http://a.test/y").with_index(4);
         let key = |s: &RequestSpec| Key::of(s.id.as_deref(), s.index, &s.method, &s.url);
-        let log = IntentLog::open(&output, CancellationToken::new()).expect("open");
+        let log = IntentLog::open(&output, CancellationToken::new());
+        assert!(
+            !path_for(&output).exists(),
+            "no file before the first intent"
+        );
         assert!(log.record(&post).await && log.record(&done_post).await);
         drop(log);
         // A torn last line, as a crash mid-write leaves it.

@@ -231,8 +231,7 @@ fn prepare(config: &mut Config, stop: &volley::CancellationToken) -> anyhow::Res
             let file = options
                 .open(path)
                 .with_context(|| format!("cannot open {} for writing", path.display()))?;
-            let log = IntentLog::open(path, stop.clone())
-                .with_context(|| format!("cannot create {}", intents::path_for(path).display()))?;
+            let log = IntentLog::open(path, stop.clone());
             (Box::new(file), Some(Arc::new(log)))
         }
         None => (Box::new(std::io::stdout()), None),

@@ -70,7 +70,12 @@ pub trait Output: Write + Send {
 
 impl Output for std::fs::File {
     fn sync(&mut self) -> io::Result<()> {
-        self.sync_data()
+        match self.sync_data() {
+            // A file that cannot be synced (`-o /dev/null`, a FIFO) has
+            // nothing to persist.
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => Ok(()),
+            other => other,
+        }
     }
 }
 

@@ -44,6 +44,9 @@ pub struct Tally {
     hosts: HashMap<String, HostTally>,
     /// Records of hosts beyond [`MAX_HOSTS`].
     other_hosts: u64,
+    /// The host of each URL authority seen (`user@Host:port` → `host:port`),
+    /// so that a URL is parsed once per authority rather than once per record.
+    authorities: HashMap<String, String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -68,6 +71,7 @@ impl Default for Tally {
                 .expect("static histogram bounds are valid"),
             hosts: HashMap::new(),
             other_hosts: 0,
+            authorities: HashMap::new(),
         }
     }
 }
@@ -88,10 +92,18 @@ impl Tally {
         self.ok += u64::from(outcome.ok);
         self.retries += u64::from(outcome.attempts.saturating_sub(1));
         self.bytes += outcome.bytes;
+        const CLASSES: [&str; 10] = [
+            "0xx", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx",
+        ];
         let class = outcome
             .status
-            .map_or_else(|| "none".to_owned(), |s| format!("{}xx", s / 100));
-        *self.by_class.entry(class).or_default() += 1;
+            .map_or("none", |s| CLASSES[usize::from(s / 100).min(9)]);
+        match self.by_class.get_mut(class) {
+            Some(count) => *count += 1,
+            None => {
+                self.by_class.insert(class.to_owned(), 1);
+            }
+        }
         if let Some(kind) = outcome.error_kind() {
             *self.by_kind.entry(kind).or_default() += 1;
             let counts = match kind {
@@ -105,7 +117,7 @@ impl Tally {
         }
         let micros = (outcome.elapsed_ms * 1000.0).round().max(1.0) as u64;
         self.latency.saturating_record(micros);
-        let host = host_of(&outcome.url);
+        let host = self.host_of(&outcome.url);
         let known = self.hosts.len() < MAX_HOSTS || self.hosts.contains_key(&host);
         if known {
             let tally = self.hosts.entry(host).or_default();
@@ -172,7 +184,23 @@ impl Tally {
 }
 
 /// `host:port` of a URL, or the URL itself when it does not parse.
-fn host_of(url: &str) -> String {
+impl Tally {
+    /// `host:port` of `url`, parsed once per authority (up to a bound).
+    fn host_of(&mut self, url: &str) -> String {
+        let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+        let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+        if let Some(host) = self.authorities.get(authority) {
+            return host.clone();
+        }
+        let host = parse_host_of(url);
+        if self.authorities.len() < 4 * MAX_HOSTS {
+            self.authorities.insert(authority.to_owned(), host.clone());
+        }
+        host
+    }
+}
+
+fn parse_host_of(url: &str) -> String {
     match volley::parse_url(url) {
         Ok(u) => format!(
             "{}:{}",

@@ -267,6 +267,11 @@ impl ClientBuilder {
         let config = self.config()?;
         let mut http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // Retries are volley's alone (idempotency, budgets, backoff);
+            // with none allowed, reqwest also skips copying every request
+            // in case it retries. A stale pooled connection is still
+            // replaced below it, by the connection pool.
+            .retry(reqwest::retry::never().max_retries_per_request(0))
             .referer(false)
             .connect_timeout(config.connect_timeout)
             .user_agent(self.user_agent.as_str())

@@ -34,6 +34,15 @@ fn output_file_gets_the_records_and_stderr_the_summary() {
 }
 
 #[test]
+fn records_can_go_to_dev_null() {
+    let testbed = Testbed::start();
+    let input = three_urls(&testbed);
+    let run = run_args([input.path(), "-o", "/dev/null"].into_iter().chain(FAST));
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert!(run.stderr.contains("3 ok, 0 failed"), "{}", run.stderr);
+}
+
+#[test]
 fn quiet_silences_the_summary() {
     let testbed = Testbed::start();
     let input = three_urls(&testbed);
