@@ -42,8 +42,14 @@ use crate::resume::Done;
 use crate::sink::{Entry, Output, Sink, SinkError, Written};
 use crate::summary::{Live, Tally};
 
-/// The most records handed to the writer thread at once.
+/// The most records handed to the writer thread at once…
 const RECORD_BATCH: usize = 256;
+/// …and the body bytes after which a batch goes at once, so that batches of
+/// large bodies stay small. With [`RECORD_BATCHES`], this bounds the records
+/// waiting for the writer.
+const RECORD_BATCH_BYTES: u64 = 1 << 20;
+/// Batches waiting for the writer thread.
+const RECORD_BATCHES: usize = 8;
 
 /// Parses the process arguments, runs, and returns the exit status.
 pub fn main_entry() -> std::process::ExitCode {
@@ -295,7 +301,7 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
     };
 
     // engine and forwarder → sink thread: records.
-    let (record_tx, record_rx) = mpsc::channel::<Entry>(16);
+    let (record_tx, record_rx) = mpsc::channel::<Entry>(RECORD_BATCHES);
     // In ordered mode, one permit per item between reading and writing (see sink).
     let window = config
         .ordered
@@ -357,11 +363,15 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
                     Some(outcome) => {
                         // Whatever else has finished goes in the same hand-off:
                         // the writer thread then wakes once per batch.
+                        let mut bytes = outcome.bytes;
                         let mut batch = vec![outcome];
                         let mut ended = false;
-                        while batch.len() < RECORD_BATCH {
+                        while batch.len() < RECORD_BATCH && bytes < RECORD_BATCH_BYTES {
                             match outcomes.next().now_or_never() {
-                                Some(Some(outcome)) => batch.push(outcome),
+                                Some(Some(outcome)) => {
+                                    bytes += outcome.bytes;
+                                    batch.push(outcome);
+                                }
                                 Some(None) => {
                                     ended = true;
                                     break;
