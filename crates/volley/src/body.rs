@@ -219,7 +219,7 @@ fn json_value(bytes: &[u8]) -> Option<Box<RawValue>> {
     if text.is_empty() {
         return None;
     }
-    if text.contains(['\n', '\r']) {
+    if text.as_bytes().contains(&b'\n') || text.as_bytes().contains(&b'\r') {
         // Newlines in JSON are only ever whitespace between tokens, but a
         // record must be one line: reparse and write it compactly.
         let value: serde_json::Value = serde_json::from_str(text).ok()?;

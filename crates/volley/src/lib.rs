@@ -60,6 +60,7 @@ mod classify;
 mod client;
 mod executor;
 mod intent;
+mod origins;
 pub mod outcome;
 pub mod policy;
 mod redirect;

@@ -114,14 +114,17 @@ impl Driver {
     }
 
     fn start(&mut self, position: usize, spec: RequestSpec, plan: Result<Plan, String>) {
-        self.tasks.spawn(run_one(
+        // Boxed: the task then holds a pointer, not the whole request's
+        // state, which the runtime would otherwise copy at every stage of
+        // the task's life.
+        self.tasks.spawn(Box::pin(run_one(
             self.client.clone(),
             spec,
             plan,
             position,
             self.tx.clone(),
             self.stop.clone(),
-        ));
+        )));
     }
 
     /// A task ended: the next spec queued for its host takes its place.
