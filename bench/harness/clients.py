@@ -11,6 +11,7 @@ afterwards. A client whose tool is missing is reported, not run.
 | aiohttp-gather | bench/clients/aiohttp_gather.py: gather + semaphore |
 | httpx-async | bench/clients/httpx_async.py: `httpx.AsyncClient` + gather |
 | curl-parallel | `curl --parallel --parallel-max C -K list` |
+| curl-parallel --output-dir | BIG only: the same, each body saved to a file of its own (the peer of volley `--save-dir`) |
 | oha | one URL, `-n N -c C`: the raw ceiling of the loop, not a fetcher |
 """
 
@@ -150,6 +151,27 @@ class CurlParallel(Client):
         return Job(self.name, argv, codes, b"200", stdout_file=codes)
 
 
+class CurlParallelFiles(Client):
+    """curl saving every body to a file of its own, as `volley --save-dir`
+    does: the like-for-like peer for that row (plain curl-parallel writes to
+    /dev/null)."""
+
+    def __init__(self):
+        super().__init__("curl-parallel --output-dir", "curl", {"BIG"})
+
+    def job(self, w, tmp):
+        save = tmp / "curl-bodies"
+        save.mkdir(exist_ok=True)
+        config = tmp / "curl-files.curl"
+        with open(w.urls_file) as src, open(config, "w") as dst:
+            for i, line in enumerate(src):
+                dst.write(f'url = "{line.strip()}"\noutput = "{save}/{i}.bin"\n')
+        codes = tmp / "curl-files-codes.txt"
+        argv = ["curl", "-s", "--parallel", "--parallel-max", str(w.concurrency),
+                "-w", "%{http_code}\\n", "-K", str(config)]
+        return Job(self.name, argv, codes, b"200", stdout_file=codes, cleanup=[save])
+
+
 class Oha(Client):
     def __init__(self):
         super().__init__("oha", "oha")
@@ -170,6 +192,7 @@ def all_clients(volley_bin, baseline_bin, volley_has_save_dir):
         PythonClient("httpx-async", "httpx_async.py", "httpx",
                      workloads={"FAST", "SLOW", "BIG"}, servers={"nginx"}),
         CurlParallel(),
+        CurlParallelFiles(),
         Oha(),
     ]
     if volley_has_save_dir:
