@@ -40,6 +40,8 @@ pub(crate) struct Config {
     pub timeout: Duration,
     pub max_body: u64,
     pub max_redirects: usize,
+    /// The headers of [`ClientBuilder::header`], then the `User-Agent` and
+    /// `Accept: */*` unless those set them.
     pub default_headers: HeaderMap,
     pub secret_headers: Vec<HeaderName>,
     pub retry: RetryPolicy,

@@ -378,8 +378,8 @@ impl Client {
         scheduler::run(self.clone(), specs, Some(stop)).map(|(_, outcome)| outcome)
     }
 
-    /// Adds the client's default headers and `Accept-Encoding` where the
-    /// request does not set them.
+    /// Adds the client's default headers (the `User-Agent` among them) and
+    /// `Accept-Encoding` where the request does not set them.
     fn with_defaults(&self, mut prepared: Prepared) -> Prepared {
         for (name, value) in &self.inner.config.default_headers {
             if !prepared.headers.contains_key(name) {
