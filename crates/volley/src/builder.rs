@@ -264,8 +264,8 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`BuildError`] for a zero limit or timeout, a malformed header, an
-    /// unreadable certificate, or an HTTP client that cannot be created.
+    /// [`BuildError`] for a zero limit or timeout, a malformed header or
+    /// proxy URL, or an unreadable certificate.
     pub fn build(self) -> Result<Client, BuildError> {
         let config = self.config()?;
         let proxy = self.proxy.as_deref().map(proxy_url).transpose()?;
@@ -275,9 +275,7 @@ impl ClientBuilder {
         tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         // A proxy is spoken to in HTTP/1.1, so the hop to one offers no ALPN.
         tls_to_proxy.alpn_protocols.clear();
-        let user_agent = HeaderValue::from_str(&self.user_agent).map_err(|_| {
-            BuildError::Invalid("the user agent is not a valid header value".into())
-        })?;
+        let user_agent = HeaderValue::from_str(&self.user_agent).expect("checked by `config`");
         let connector = Connector::new(connect::Settings {
             resolver: SystemResolver::new(&self.resolve),
             tls: Arc::new(tls),
@@ -314,7 +312,8 @@ impl ClientBuilder {
                 .map_err(|_| BuildError::Invalid(format!("invalid value for header {name}")))?;
             default_headers.append(name, value);
         }
-        // Sent unless a header above (or the request) has its own.
+        // The two headers every request has always carried, unless a header
+        // above (or the request itself) sets its own.
         if !default_headers.contains_key(USER_AGENT) {
             let ua = HeaderValue::from_str(&self.user_agent).expect("checked above");
             default_headers.insert(USER_AGENT, ua);

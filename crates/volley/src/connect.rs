@@ -142,6 +142,14 @@ impl Connector {
         // move on from one that does not answer (a share of the timeout
         // each); the timeout below bounds the whole.
         http.set_connect_timeout(Some(s.connect_timeout));
+        // A pooled connection whose peer vanished is found out by the
+        // kernel: keepalive probes after 15 s idle, every 15 s, 3 of them;
+        // and unacknowledged data gives up after 30 s.
+        http.set_keepalive(Some(Duration::from_secs(15)));
+        http.set_keepalive_interval(Some(Duration::from_secs(15)));
+        http.set_keepalive_retries(Some(3));
+        #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+        http.set_tcp_user_timeout(Some(Duration::from_secs(30)));
         Connector {
             direct: HttpsConnector::from((http.clone(), s.tls.clone())),
             to_proxy: HttpsConnector::from((http, s.tls_to_proxy)),
