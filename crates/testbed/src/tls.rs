@@ -9,7 +9,7 @@
 //!
 //! rcgen makes it; rustls serves it with the `ring` provider, chosen
 //! explicitly rather than through the process-wide default, and the same one
-//! reqwest's `rustls-tls` already builds. ALPN offers only `http/1.1`, the
+//! volley's client already builds. ALPN offers only `http/1.1`, the
 //! one protocol the testbed speaks, so an HTTP/2-capable client falls back.
 
 use std::fmt;

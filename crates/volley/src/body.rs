@@ -11,6 +11,9 @@ use std::pin::Pin;
 use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder};
 use base64::Engine as _;
 use futures_util::TryStreamExt;
+use http::Response;
+use http_body_util::BodyExt;
+use hyper::body::{Body, Incoming};
 use serde_json::value::RawValue;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, BufReader};
 use tokio_util::io::StreamReader;
@@ -44,6 +47,11 @@ pub(crate) enum BodyError {
     TooLarge { declared: Option<u64> },
     /// The transport or a decoder failed after `got` decoded bytes.
     Read { err: io::Error, got: u64 },
+}
+
+/// The body's length as the response declares it, in encoded bytes.
+pub(crate) fn content_length(response: &Response<Incoming>) -> Option<u64> {
+    response.body().size_hint().exact()
 }
 
 /// A decoder layer named in `Content-Encoding`.
@@ -94,12 +102,12 @@ fn decoder(inner: Reader, coding: Coding) -> Reader {
 /// bytes are counted and dropped. `progress` is updated as decoded bytes
 /// arrive, so a caller whose deadline fires can say how far it got.
 pub(crate) async fn read(
-    response: reqwest::Response,
+    response: Response<Incoming>,
     cap: u64,
     keep: bool,
     progress: &mut u64,
 ) -> Result<Vec<u8>, BodyError> {
-    let declared = response.content_length();
+    let declared = content_length(&response);
     if declared.is_some_and(|len| len > cap) {
         return Err(BodyError::TooLarge { declared });
     }
@@ -119,19 +127,29 @@ pub(crate) async fn read(
             0
         };
         let mut kept = Vec::with_capacity(initial);
-        let mut response = response;
+        let mut body = response.into_body();
         loop {
-            let chunk = response.chunk().await.map_err(|err| BodyError::Read {
-                err: io::Error::other(err),
-                got: *progress,
-            })?;
-            let Some(chunk) = chunk else {
+            let frame = body
+                .frame()
+                .await
+                .transpose()
+                .map_err(|err| BodyError::Read {
+                    err: io::Error::other(err),
+                    got: *progress,
+                })?;
+            let Some(frame) = frame else {
                 return Ok(kept);
             };
-            take(&chunk, cap, keep, progress, &mut kept)?;
+            // Trailers, the only other kind of frame, are not recorded.
+            if let Some(chunk) = frame.data_ref() {
+                take(chunk, cap, keep, progress, &mut kept)?;
+            }
         }
     }
-    let stream = response.bytes_stream().map_err(io::Error::other);
+    let stream = response
+        .into_body()
+        .into_data_stream()
+        .map_err(io::Error::other);
     let mut reader: Reader = Box::pin(StreamReader::new(stream));
     for coding in layers.iter().rev() {
         reader = decoder(reader, *coding);

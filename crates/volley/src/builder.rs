@@ -5,16 +5,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::header::{ACCEPT, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::body::BodyMode;
 use crate::client::Client;
+use crate::connect::{self, Connector, Proxies};
 use crate::intent::IntentHook;
 use crate::policy::rate::RatePolicy;
 use crate::policy::retry::RetryPolicy;
 use crate::policy::status::StatusPolicy;
 use crate::resolve::SystemResolver;
 use crate::scheduler::hosts::Limits;
+use crate::tls;
+use crate::transport::Transport;
 
 /// A setting that cannot be used; returned by [`ClientBuilder::build`].
 #[derive(Debug, thiserror::Error)]
@@ -25,9 +29,6 @@ pub enum BuildError {
     /// A CA certificate could not be read.
     #[error("invalid CA certificate: {0}")]
     Certificate(String),
-    /// The HTTP client could not be created.
-    #[error("could not create the HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
 }
 
 /// The settings the engine reads while it runs.
@@ -39,6 +40,8 @@ pub(crate) struct Config {
     pub timeout: Duration,
     pub max_body: u64,
     pub max_redirects: usize,
+    /// The headers of [`ClientBuilder::header`], then the `User-Agent` and
+    /// `Accept: */*` unless those set them.
     pub default_headers: HeaderMap,
     pub secret_headers: Vec<HeaderName>,
     pub retry: RetryPolicy,
@@ -261,48 +264,29 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`BuildError`] for a zero limit or timeout, a malformed header, an
-    /// unreadable certificate, or an HTTP client that cannot be created.
+    /// [`BuildError`] for a zero limit or timeout, a malformed header or
+    /// proxy URL, or an unreadable certificate.
     pub fn build(self) -> Result<Client, BuildError> {
         let config = self.config()?;
-        let mut http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            // Retries are volley's alone (idempotency, budgets, backoff);
-            // with none allowed, reqwest also skips copying every request
-            // in case it retries. A stale pooled connection is still
-            // replaced below it, by the connection pool.
-            .retry(reqwest::retry::never().max_retries_per_request(0))
-            .referer(false)
-            .connect_timeout(config.connect_timeout)
-            .user_agent(self.user_agent.as_str())
-            .dns_resolver(Arc::new(SystemResolver))
-            .pool_max_idle_per_host(config.per_host)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_nodelay(true)
-            .use_rustls_tls()
-            .danger_accept_invalid_certs(config.insecure);
-        for pem in &self.root_certs {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| BuildError::Certificate(e.to_string()))?;
-            if certs.is_empty() {
-                return Err(BuildError::Certificate(
-                    "no certificate in the PEM data".to_owned(),
-                ));
-            }
-            for cert in certs {
-                http = http.add_root_certificate(cert);
-            }
-        }
-        if let Some(url) = &self.proxy {
-            let proxy = reqwest::Proxy::all(url.as_str())
-                .map_err(|e| BuildError::Invalid(format!("invalid proxy {url:?}: {e}")))?;
-            http = http.proxy(proxy);
-        }
-        for (host, addr) in &self.resolve {
-            http = http.resolve(host, *addr);
-        }
+        let proxy = self.proxy.as_deref().map(proxy_url).transpose()?;
+        let proxies = Arc::new(Proxies::new(proxy.as_ref()));
+        let mut tls_to_proxy = tls::config(&self.root_certs, config.insecure)?;
+        let mut tls = tls_to_proxy.clone();
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        // A proxy is spoken to in HTTP/1.1, so the hop to one offers no ALPN.
+        tls_to_proxy.alpn_protocols.clear();
+        let user_agent = HeaderValue::from_str(&self.user_agent).expect("checked by `config`");
+        let connector = Connector::new(connect::Settings {
+            resolver: SystemResolver::new(&self.resolve),
+            tls: Arc::new(tls),
+            tls_to_proxy: Arc::new(tls_to_proxy),
+            proxies: proxies.clone(),
+            user_agent,
+            connect_timeout: config.connect_timeout,
+        });
+        let http = Transport::new(connector, proxies, config.per_host);
         let limits = Limits::new(config.concurrency, config.per_host, config.rate.clone());
-        Ok(Client::new(http.build()?, config, limits))
+        Ok(Client::new(http, config, limits))
     }
 
     fn config(&self) -> Result<Config, BuildError> {
@@ -327,6 +311,15 @@ impl ClientBuilder {
             let value = HeaderValue::from_str(value.trim())
                 .map_err(|_| BuildError::Invalid(format!("invalid value for header {name}")))?;
             default_headers.append(name, value);
+        }
+        // The two headers every request has always carried, unless a header
+        // above (or the request itself) sets its own.
+        if !default_headers.contains_key(USER_AGENT) {
+            let ua = HeaderValue::from_str(&self.user_agent).expect("checked above");
+            default_headers.insert(USER_AGENT, ua);
+        }
+        if !default_headers.contains_key(ACCEPT) {
+            default_headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
         }
         let secret_headers = self
             .secret_headers
@@ -360,6 +353,29 @@ impl ClientBuilder {
             keep_requests: self.keep_requests,
         })
     }
+}
+
+/// The proxy's URL, as curl reads it too: `host:port` means
+/// `http://host:port`, and a SOCKS proxy's port is 1080 by default.
+fn proxy_url(raw: &str) -> Result<url::Url, BuildError> {
+    let invalid =
+        |e: &dyn std::fmt::Display| BuildError::Invalid(format!("invalid proxy {raw:?}: {e}"));
+    let mut url = match url::Url::parse(raw) {
+        Ok(url) if url.has_host() => url,
+        // `host:port` parses as a URL of scheme `host`, without a host.
+        Ok(_) | Err(url::ParseError::RelativeUrlWithoutBase) => {
+            match url::Url::parse(&format!("http://{raw}")) {
+                Ok(url) if url.has_host() => url,
+                _ => return Err(invalid(&"not a URL with a host")),
+            }
+        }
+        Err(e) => return Err(invalid(&e)),
+    };
+    if url.port().is_none() && matches!(url.scheme(), "socks4" | "socks4a" | "socks5" | "socks5h") {
+        // Cannot fail: the URL has a host.
+        let _ = url.set_port(Some(1080));
+    }
+    Ok(url)
 }
 
 #[cfg(test)]
@@ -400,5 +416,18 @@ mod tests {
             .build()
             .expect_err("garbage PEM");
         assert!(matches!(err, BuildError::Certificate(_)), "{err}");
+        let err = ClientBuilder::default()
+            .proxy("http://[::1")
+            .build()
+            .expect_err("malformed proxy");
+        assert!(matches!(err, BuildError::Invalid(_)), "{err}");
+    }
+
+    #[test]
+    fn proxy_urls_read_like_curl() {
+        let url = |raw| proxy_url(raw).map(String::from).expect("valid proxy");
+        assert_eq!(url("http://proxy:3128"), "http://proxy:3128/");
+        assert_eq!(url("proxy:3128"), "http://proxy:3128/");
+        assert_eq!(url("socks5://proxy"), "socks5://proxy:1080");
     }
 }

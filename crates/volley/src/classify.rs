@@ -1,11 +1,13 @@
 //! Transport error → [`ErrorKind`].
 //!
-//! An error from the HTTP stack is a chain: `reqwest::Error` → `hyper_util`'s
-//! client error → a connector error → `std::io::Error` → maybe a `rustls`
-//! error inside it. The kind is decided by the most specific cause found
-//! anywhere in that chain (our resolver's [`DnsError`], a `rustls::Error`, a
-//! `hyper::Error`), then by the `io::ErrorKind` of an I/O cause, and only then
-//! by reqwest's coarse flags.
+//! An error from the HTTP stack is a chain: `hyper_util`'s client error → a
+//! connector error → `std::io::Error` → maybe a `rustls` error inside it;
+//! or, while a body is read, `hyper::Error` → maybe an I/O error. The kind is
+//! decided by the most specific cause found anywhere in that chain (our
+//! resolver's [`DnsError`], a `rustls::Error`, a `hyper::Error`), then by a
+//! timeout while connecting (our connector's [`ConnectTimeout`] or an I/O
+//! `TimedOut` under a connect error), then by the `io::ErrorKind` of an I/O
+//! cause, and only then by whether it happened while connecting.
 //!
 //! Note that `io::Error::source()` skips the error it wraps (it returns the
 //! wrapped error's *source*), so the walk looks inside with `get_ref()`.
@@ -14,6 +16,9 @@ use std::error::Error as StdError;
 use std::io;
 use std::time::Duration;
 
+use hyper_util::client::legacy;
+
+use crate::connect::ConnectTimeout;
 use crate::outcome::ErrorKind;
 use crate::resolve::DnsError;
 
@@ -86,21 +91,30 @@ pub(crate) fn classify(err: &(dyn StdError + 'static), connect_timeout: Duration
         }
     }
 
-    // 2. reqwest's own connect timeout (a private `TimedOut` type under a connect error).
-    let reqwest_err = chain
-        .iter()
-        .find_map(|c| c.downcast_ref::<reqwest::Error>());
-    if let Some(r) = reqwest_err {
-        if r.is_connect() && r.is_timeout() {
-            return found(
-                ErrorKind::Timeout,
-                true,
-                format!(
-                    "connect timeout: no connection within {}",
-                    fmt_duration(connect_timeout)
-                ),
-            );
-        }
+    // 2. A timeout while connecting: ours over the whole connect
+    //    (`ConnectTimeout`), the TCP connector's share of it for one
+    //    address, or the operating system's (both an I/O `TimedOut`).
+    let connecting = chain.iter().any(|c| {
+        c.is::<ConnectTimeout>()
+            || c.downcast_ref::<legacy::Error>()
+                .is_some_and(legacy::Error::is_connect)
+    });
+    let timed_out = chain.iter().any(|c| {
+        c.is::<ConnectTimeout>()
+            || c.downcast_ref::<hyper::Error>()
+                .is_some_and(hyper::Error::is_timeout)
+            || c.downcast_ref::<io::Error>()
+                .is_some_and(|e| e.kind() == io::ErrorKind::TimedOut)
+    });
+    if connecting && timed_out {
+        return found(
+            ErrorKind::Timeout,
+            true,
+            format!(
+                "connect timeout: no connection within {}",
+                fmt_duration(connect_timeout)
+            ),
+        );
     }
 
     // 3. The operating system's word, from the innermost I/O error outwards.
@@ -112,28 +126,17 @@ pub(crate) fn classify(err: &(dyn StdError + 'static), connect_timeout: Duration
         }
     }
 
-    // 4. reqwest's coarse flags.
-    if let Some(r) = reqwest_err {
-        if r.is_timeout() {
-            return found(ErrorKind::Timeout, false, format!("timed out: {innermost}"));
-        }
-        if r.is_connect() {
-            return found(
-                ErrorKind::Connect,
-                true,
-                format!("connect failed: {innermost}"),
-            );
-        }
-        if r.is_redirect() {
-            return found(ErrorKind::Redirect, false, innermost);
-        }
-        if r.is_body() {
-            return found(
-                ErrorKind::Reset,
-                false,
-                format!("body read failed: {innermost}"),
-            );
-        }
+    // 4. What is known without an I/O error: a timeout of hyper's, or the
+    //    phase it happened in.
+    if timed_out {
+        return found(ErrorKind::Timeout, false, format!("timed out: {innermost}"));
+    }
+    if connecting {
+        return found(
+            ErrorKind::Connect,
+            true,
+            format!("connect failed: {innermost}"),
+        );
     }
     found(ErrorKind::Protocol, false, innermost)
 }
@@ -248,6 +251,8 @@ mod tests {
                 ErrorKind::Dns,
                 true,
             ),
+            // Our connector's timeout over the whole connect.
+            (wrapped(Box::new(ConnectTimeout)), ErrorKind::Timeout, true),
             // rustls inside io::Error(InvalidData): TLS wins over the io kind.
             (
                 wrapped(Box::new(io::Error::new(io::ErrorKind::InvalidData, tls))),

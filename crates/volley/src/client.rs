@@ -34,6 +34,7 @@ pub(crate) struct Plan {
     pub host: Arc<str>,
 }
 use crate::stats::{Counter, Stats};
+use crate::transport::Transport;
 
 /// A shared HTTP engine. Cheap to clone: clones share the pool, the limits
 /// and the policies, so limits hold across every request made through any
@@ -45,7 +46,7 @@ pub struct Client {
 
 #[derive(Debug)]
 struct Inner {
-    http: reqwest::Client,
+    http: Transport,
     config: Config,
     limits: Arc<Limits>,
 }
@@ -56,7 +57,7 @@ impl Client {
         ClientBuilder::default()
     }
 
-    pub(crate) fn new(http: reqwest::Client, config: Config, limits: Limits) -> Self {
+    pub(crate) fn new(http: Transport, config: Config, limits: Limits) -> Self {
         Client {
             inner: Arc::new(Inner {
                 http,
@@ -377,8 +378,8 @@ impl Client {
         scheduler::run(self.clone(), specs, Some(stop)).map(|(_, outcome)| outcome)
     }
 
-    /// Adds the client's default headers and `Accept-Encoding` where the
-    /// request does not set them.
+    /// Adds the client's default headers (the `User-Agent` among them) and
+    /// `Accept-Encoding` where the request does not set them.
     fn with_defaults(&self, mut prepared: Prepared) -> Prepared {
         for (name, value) in &self.inner.config.default_headers {
             if !prepared.headers.contains_key(name) {

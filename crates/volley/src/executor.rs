@@ -8,8 +8,8 @@
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use reqwest::Url;
 use tokio::time::{timeout_at, Instant};
+use url::Url;
 
 use crate::body::{self, BodyError};
 use crate::builder::Config;
@@ -17,6 +17,7 @@ use crate::classify::{classify, fmt_duration, Classified};
 use crate::outcome::ErrorKind;
 use crate::redirect::{self, Next};
 use crate::spec::Prepared;
+use crate::transport::Transport;
 
 /// A complete response: status, what the engine needs of its headers, and
 /// the decoded body.
@@ -60,11 +61,7 @@ struct Hop {
 }
 
 /// Makes one attempt of `request`.
-pub(crate) async fn attempt(
-    http: &reqwest::Client,
-    config: &Config,
-    request: &Prepared,
-) -> Attempt {
+pub(crate) async fn attempt(http: &Transport, config: &Config, request: &Prepared) -> Attempt {
     let deadline = Instant::now() + config.timeout;
     let total = || fmt_duration(config.timeout);
     // `None` until a redirect is followed: the first hop sends the request
@@ -82,12 +79,8 @@ pub(crate) async fn attempt(
                 &request.body,
             ),
         };
-        let mut outgoing = reqwest::Request::new(method.clone(), url.clone());
-        *outgoing.headers_mut() = headers.clone();
-        if let Some(bytes) = body {
-            *outgoing.body_mut() = Some(bytes.clone().into());
-        }
-        let response = match timeout_at(deadline, http.execute(outgoing)).await {
+        let sending = http.send(method, url, headers, body.as_ref());
+        let response = match timeout_at(deadline, sending).await {
             Err(_elapsed) => {
                 return failed(
                     ErrorKind::Timeout,
@@ -97,7 +90,7 @@ pub(crate) async fn attempt(
                     ),
                 );
             }
-            Ok(Err(err)) => return Attempt::Failed(classify(&err, config.connect_timeout)),
+            Ok(Err(err)) => return Attempt::Failed(classify(&*err, config.connect_timeout)),
             Ok(Ok(response)) => response,
         };
         if config.max_redirects == 0 {
@@ -144,7 +137,7 @@ pub(crate) async fn attempt(
     let all_headers = config
         .include_headers
         .then(|| Box::new(response.headers().clone()));
-    let declared = response.content_length();
+    let declared = body::content_length(&response);
     // Content-Length counts encoded bytes; compare it only with an unencoded body.
     let encoded = response
         .headers()

@@ -58,6 +58,7 @@ mod body;
 mod builder;
 mod classify;
 mod client;
+mod connect;
 mod executor;
 mod intent;
 mod origins;
@@ -69,6 +70,8 @@ mod scheduler;
 mod shard;
 pub mod spec;
 mod stats;
+mod tls;
+mod transport;
 
 pub use body::BodyMode;
 pub use builder::{BuildError, ClientBuilder};

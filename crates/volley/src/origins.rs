@@ -12,7 +12,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use reqwest::Url;
+use url::Url;
 
 /// Origins kept per thread; the set is dropped and rebuilt when full, so a
 /// run over millions of origins costs a full parse each, as without it.

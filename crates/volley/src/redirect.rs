@@ -12,7 +12,7 @@
 //!   keep the method and body.
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-use reqwest::Url;
+use url::Url;
 
 /// Where the next hop goes and how.
 #[derive(Debug, PartialEq, Eq)]

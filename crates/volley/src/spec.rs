@@ -8,8 +8,8 @@
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method};
-use reqwest::Url;
 use serde_json::{Map, Value};
+use url::Url;
 
 use crate::origins;
 

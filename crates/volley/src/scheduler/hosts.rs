@@ -26,9 +26,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use reqwest::Url;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
+use url::Url;
 
 use crate::policy::adaptive::{Aimd, Signal};
 use crate::policy::budget::RetryBudget;
