@@ -94,7 +94,7 @@ impl Client {
     /// using) and releases its slots.
     pub async fn fetch(&self, spec: RequestSpec) -> Outcome {
         let plan = self.plan(&spec);
-        let outcome = self.fetch_planned(&spec, plan, None).await;
+        let outcome = self.fetch_planned(&spec, plan, None, None).await;
         let outcome = outcome.unwrap_or_else(|| {
             Outcome::invalid(&spec, "not sent: the intent hook could not record it")
         });
@@ -124,6 +124,10 @@ impl Client {
     /// begun, or when the intent hook refuses it. Once begun, the request
     /// runs to its outcome, retries included.
     ///
+    /// `backoff`, if given, hears `true` when the request starts to wait
+    /// before a retry and `false` when the wait is over, so the scheduler
+    /// can let another request use the time.
+    ///
     /// The outcome's `request` is left for the caller ([`Client::attach`]),
     /// which owns the spec.
     pub(crate) async fn fetch_planned(
@@ -131,6 +135,7 @@ impl Client {
         spec: &RequestSpec,
         plan: Result<Plan, String>,
         stop: Option<&CancellationToken>,
+        backoff: Option<&(dyn Fn(bool) + Sync)>,
     ) -> Option<Outcome> {
         let Plan { prepared, host } = match plan {
             Ok(plan) => plan,
@@ -237,7 +242,9 @@ impl Client {
             match delay {
                 Some(delay) => {
                     limits.counters.bump(Counter::Retries);
+                    backoff.inspect(|tell| tell(true));
                     tokio::time::sleep(delay).await;
+                    backoff.inspect(|tell| tell(false));
                 }
                 None => {
                     limits.counters.bump(Counter::Requests);

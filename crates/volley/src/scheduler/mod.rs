@@ -7,7 +7,8 @@
 //! that runs the request (waiting for its host's slot, then a global slot;
 //! see [`hosts`]) and sends its outcome down a channel to the consumer, or,
 //! when its host already has as many tasks as it can use, queued behind
-//! them. When a task ends, the next spec queued for its host starts.
+//! them. When a task ends, or waits out a backoff before retrying, the next
+//! spec queued for its host starts.
 //!
 //! So a host that is saturated, paused or slow holds only its own queue:
 //! requests to other hosts inside the window go ahead of it. And a spec
@@ -65,13 +66,21 @@ struct Queued {
 /// One host's tasks and the specs queued behind them.
 #[derive(Default)]
 struct HostQueue {
-    running: usize,
+    /// Tasks started and not yet ended.
+    tasks: usize,
+    /// Of those, the ones not waiting out a backoff: the count held to
+    /// [`tasks_per_host`], so that requests sleeping before a retry do not
+    /// keep the host's other requests from starting.
+    active: usize,
     waiting: VecDeque<Queued>,
 }
 
-/// How many tasks may run for one host: its slots, and a quarter more, so
-/// that a request in backoff does not leave a slot idle and the next request
-/// is already waiting when a slot frees.
+/// What a task tells the driver about its host: it started (`true`) or
+/// stopped (`false`) waiting out a backoff.
+type Backoff = (Arc<str>, bool);
+
+/// How many tasks may be active for one host: its slots, and a quarter more,
+/// so that the next request is already waiting when a slot frees.
 fn tasks_per_host(per_host: usize) -> usize {
     per_host.saturating_add(per_host / 4 + 1)
 }
@@ -80,6 +89,10 @@ fn tasks_per_host(per_host: usize) -> usize {
 struct Driver {
     client: Client,
     tx: mpsc::Sender<Positioned>,
+    /// Given to every task; see [`Backoff`]. Unbounded, but each task sends
+    /// at most two messages per retry.
+    backoffs: mpsc::UnboundedSender<Backoff>,
+    backoff_rx: mpsc::UnboundedReceiver<Backoff>,
     stop: CancellationToken,
     /// Each task ends with its host's key (`None` for an invalid spec).
     tasks: JoinSet<Option<Arc<str>>>,
@@ -101,8 +114,9 @@ impl Driver {
             return;
         };
         let queue = self.hosts.entry(Arc::clone(&plan.host)).or_default();
-        if queue.running < self.tasks_per_host {
-            queue.running += 1;
+        if queue.active < self.tasks_per_host {
+            queue.active += 1;
+            queue.tasks += 1;
             self.start(position, spec, Ok(plan));
         } else {
             queue.waiting.push_back(Queued {
@@ -123,6 +137,7 @@ impl Driver {
             plan,
             position,
             self.tx.clone(),
+            self.backoffs.clone(),
             self.stop.clone(),
         )));
     }
@@ -131,18 +146,53 @@ impl Driver {
     fn finished(&mut self, host: Option<Arc<str>>) {
         self.held -= 1;
         let Some(host) = host else { return };
+        // A task's last "backoff over" may still be in the channel; it was
+        // sent before the task ended, so it is there to be read now.
+        while let Ok((other, sleeping)) = self.backoff_rx.try_recv() {
+            self.backoff(&other, sleeping);
+        }
         let queue = self
             .hosts
             .get_mut(&host)
             .expect("a host with a running task has a queue");
-        match queue.waiting.pop_front() {
-            Some(next) => self.start(next.position, next.spec, Ok(next.plan)),
-            None => {
-                queue.running -= 1;
-                if queue.running == 0 {
-                    self.hosts.remove(&host);
-                }
+        queue.tasks -= 1;
+        queue.active -= 1;
+        self.start_queued(&host);
+    }
+
+    /// A task of `host` began (`sleeping`) or ended a backoff: while it
+    /// sleeps, another spec of the host may start.
+    fn backoff(&mut self, host: &Arc<str>, sleeping: bool) {
+        let Some(queue) = self.hosts.get_mut(host) else {
+            return; // cannot happen: the task that sent this is alive
+        };
+        if sleeping {
+            queue.active -= 1;
+            self.start_queued(host);
+        } else {
+            queue.active += 1;
+        }
+    }
+
+    /// Starts the specs queued for `host` while it has room, and forgets
+    /// the host once nothing of it is left.
+    fn start_queued(&mut self, host: &Arc<str>) {
+        loop {
+            let Some(queue) = self.hosts.get_mut(host) else {
+                return;
+            };
+            if queue.active >= self.tasks_per_host {
+                return;
             }
+            let Some(next) = queue.waiting.pop_front() else {
+                if queue.tasks == 0 {
+                    self.hosts.remove(host);
+                }
+                return;
+            };
+            queue.active += 1;
+            queue.tasks += 1;
+            self.start(next.position, next.spec, Ok(next.plan));
         }
     }
 
@@ -169,9 +219,12 @@ async fn drive<S>(
     let mut input = std::pin::pin!(input);
     let read_ahead = client.config().read_ahead;
     let tasks_per_host = tasks_per_host(client.config().per_host);
+    let (backoffs, backoff_rx) = mpsc::unbounded_channel();
     let mut driver = Driver {
         client,
         tx,
+        backoffs,
+        backoff_rx,
         // A stop that can never fire stands in for "no stop signal".
         stop: stop.unwrap_or_default(),
         tasks: JoinSet::new(),
@@ -201,6 +254,7 @@ async fn drive<S>(
                     ended = driver.tasks.try_join_next();
                 }
             }
+            Some((host, sleeping)) = driver.backoff_rx.recv() => driver.backoff(&host, sleeping),
             // Stopping: read no more input; what was started finishes.
             () = driver.stop.cancelled(), if reading => {
                 reading = false;
@@ -225,13 +279,21 @@ async fn run_one(
     plan: Result<Plan, String>,
     position: usize,
     tx: mpsc::Sender<Positioned>,
+    backoffs: mpsc::UnboundedSender<Backoff>,
     stop: CancellationToken,
 ) -> Option<Arc<str>> {
     let host = plan.as_ref().ok().map(|plan| Arc::clone(&plan.host));
+    let tell = |sleeping: bool| {
+        if let Some(host) = &host {
+            // An error means the driver is gone, and this task with it.
+            let _ = backoffs.send((Arc::clone(host), sleeping));
+        }
+    };
     let finished = {
         // A panic inside the engine is a bug, but it must not cost this
         // request its record: it becomes a record that says so.
-        let fetch = AssertUnwindSafe(client.fetch_planned(&spec, plan, Some(&stop))).catch_unwind();
+        let fetch = client.fetch_planned(&spec, plan, Some(&stop), Some(&tell));
+        let fetch = AssertUnwindSafe(fetch).catch_unwind();
         tokio::select! {
             // The consumer went away: stop at once, without waiting for the
             // driver to abort this task (it may not be scheduled for a while,

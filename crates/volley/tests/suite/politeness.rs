@@ -458,6 +458,46 @@ async fn row24_a_slow_host_does_not_hold_back_a_healthy_one() {
     assert_eq!(arrivals_on(&tb, 1).len(), 200);
 }
 
+/// Requests waiting out a backoff do not hold their host's place: six
+/// requests that get a 503 and sleep (up to 2 s) before their retry come
+/// first, on a host with one slot; the twenty requests behind them to the
+/// same host finish while they sleep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_in_backoff_let_the_next_ones_to_their_host_start() {
+    use futures_util::StreamExt as _;
+    let tb = Testbed::start();
+    let sleepy = Backoff::new(Duration::from_secs(2), Duration::from_secs(2));
+    let client = fast()
+        .per_host(1)
+        .retry(RetryPolicy::new().max_retries(1).backoff(sleepy))
+        .build()
+        .expect("valid settings");
+    let failing = (0..6u64).map(|i| RequestSpec::get(tb.url("/status/503")).with_index(i));
+    let healthy =
+        (0..20u64).map(|i| RequestSpec::get(tb.url(&format!("/json/{i}"))).with_index(100 + i));
+    let specs: Vec<RequestSpec> = failing.chain(healthy).collect();
+
+    let start = Instant::now();
+    let mut outcomes = std::pin::pin!(client.stream(specs));
+    let (mut healthy_left, mut healthy_done) = (20, None);
+    while let Some(outcome) = outcomes.next().await {
+        check(&outcome);
+        if outcome.index >= 100 {
+            assert_ok(&outcome, 200, 1);
+            healthy_left -= 1;
+            if healthy_left == 0 {
+                healthy_done = Some(start.elapsed());
+            }
+        }
+    }
+    let healthy_done = healthy_done.expect("every healthy request finished");
+    // Held behind the sleepers, they would take a few of their 0–2 s sleeps.
+    assert!(
+        healthy_done < Duration::from_secs(1),
+        "the healthy requests took {healthy_done:?}"
+    );
+}
+
 /// No head-of-line blocking behind a pause: one host is paused for 3 s by a
 /// `Retry-After` while 50 more requests to it wait; the other host's 500
 /// requests all reach the server (and finish) within that pause.
