@@ -17,7 +17,9 @@ use crate::exit::Exit;
 pub fn endpoints(testbed: &testbed::Testbed, n: usize) -> Vec<String> {
     (0..n)
         .map(|i| {
-            let path = match i % 100 {
+            // Each hundred requests holds the same mix, spread through it (37
+            // is prime to 100) as a real API's failures are, not in runs.
+            let path = match (i * 37) % 100 {
                 0..=69 => format!("/json/{i}"),
                 70..=79 => format!("/delay/{}", 20 + (i * 37) % 280),
                 80..=86 => "/status/404".to_owned(),
