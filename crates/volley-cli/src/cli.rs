@@ -219,8 +219,9 @@ pub struct Args {
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
 
-    /// Save each body to its own file in DIR (named by id or index, with an
-    /// extension from the content type); records carry `body_path` instead.
+    /// Save each body to its own file in DIR as it arrives (named by id or
+    /// index, with an extension from the content type); records carry
+    /// `body_path` instead.
     #[arg(long, value_name = "DIR", conflicts_with = "body")]
     pub save_dir: Option<PathBuf>,
 
@@ -402,8 +403,8 @@ impl Args {
         if let Some(n) = self.per_host {
             client = client.per_host(n);
         }
-        if self.save_dir.is_some() {
-            client = client.body(volley::BodyMode::Raw);
+        if let Some(dir) = &self.save_dir {
+            client = client.save_bodies(dir);
         }
         if self.failures.is_some() {
             client = client.keep_requests(true);

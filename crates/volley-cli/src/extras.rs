@@ -1,10 +1,9 @@
-//! What the sink does with a record besides writing it: `--save-dir` puts
-//! the body in a file of its own, `--failures` writes the failed request
-//! again as an input line.
+//! What the sink does with a record besides writing it: `--failures` writes
+//! the failed request again as an input line. (`--save-dir` is the engine's:
+//! bodies go to their files as they arrive; see `volley::ClientBuilder::save_bodies`.)
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 use volley::{ErrorKind, Outcome, RequestSpec};
@@ -12,28 +11,11 @@ use volley::{ErrorKind, Outcome, RequestSpec};
 /// The sink's optional outputs.
 #[derive(Default)]
 pub struct Extras {
-    /// `--save-dir`: one file per body.
-    pub save_dir: Option<PathBuf>,
     /// `--failures`: the input spec of every failed request.
     pub failures: Option<BufWriter<File>>,
 }
 
 impl Extras {
-    /// Saves the body of `record` (if kept raw) and records its path.
-    ///
-    /// # Errors
-    ///
-    /// When the file cannot be written.
-    pub fn save_body(&self, record: &mut Outcome) -> io::Result<()> {
-        let (Some(dir), Some(raw)) = (&self.save_dir, record.raw_body.take()) else {
-            return Ok(());
-        };
-        let path = dir.join(file_name(record, raw.content_type.as_deref()));
-        std::fs::write(&path, &raw.bytes)?;
-        record.body_path = Some(path.to_string_lossy().into_owned());
-        Ok(())
-    }
-
     /// Writes the request of `record` to `--failures` when it `failed`
     /// (input lines that were unusable are left out: they cannot run again).
     ///
@@ -90,81 +72,9 @@ pub fn input_line(spec: &RequestSpec) -> Value {
     Value::Object(Map::from_iter(line))
 }
 
-/// `<id or index>.<ext>`: the id made safe for a file name (with the index
-/// added when that changed it, so two ids never share a file).
-fn file_name(record: &Outcome, content_type: Option<&str>) -> String {
-    let stem = match &record.id {
-        Some(id) => {
-            let safe: String = id
-                .chars()
-                .take(100)
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            if safe == *id && !safe.starts_with('.') {
-                safe
-            } else {
-                format!("{safe}-{}", record.index)
-            }
-        }
-        None => record.index.to_string(),
-    };
-    format!("{stem}.{}", extension(content_type))
-}
-
-fn extension(content_type: Option<&str>) -> &'static str {
-    let essence = content_type
-        .and_then(|ct| ct.split(';').next())
-        .map(|e| e.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    match essence.as_str() {
-        "application/json" => "json",
-        e if e.ends_with("+json") => "json",
-        "text/plain" => "txt",
-        "text/html" => "html",
-        "text/csv" => "csv",
-        "application/xml" | "text/xml" => "xml",
-        "image/png" => "png",
-        "image/jpeg" => "jpg",
-        "image/gif" => "gif",
-        "image/webp" => "webp",
-        "application/pdf" => "pdf",
-        _ => "bin",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn record(id: Option<&str>, index: u64) -> Outcome {
-        let mut spec = RequestSpec::get("http://a.test/").with_index(index);
-        spec.id = id.map(str::to_owned);
-        Outcome::invalid(&spec, "")
-    }
-
-    #[test]
-    fn file_names_are_safe_and_distinct() {
-        assert_eq!(
-            file_name(
-                &record(Some("user-42"), 7),
-                Some("application/json; charset=utf-8")
-            ),
-            "user-42.json"
-        );
-        assert_eq!(
-            file_name(&record(Some("a/b"), 7), Some("text/plain")),
-            "a_b-7.txt"
-        );
-        assert_eq!(file_name(&record(Some("a_b"), 8), None), "a_b.bin");
-        assert_eq!(file_name(&record(Some(".."), 9), None), "..-9.bin");
-        assert_eq!(file_name(&record(None, 3), Some("image/png")), "3.png");
-    }
 
     #[test]
     fn failed_requests_become_input_lines() {

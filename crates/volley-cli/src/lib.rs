@@ -215,7 +215,6 @@ fn prepare(config: &mut Config, stop: &volley::CancellationToken) -> anyhow::Res
     if let Some(dir) = &config.save_dir {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create --save-dir {}", dir.display()))?;
-        extras.save_dir = Some(dir.clone());
     }
     if let Some(path) = &config.failures {
         let file = std::fs::File::create(path)

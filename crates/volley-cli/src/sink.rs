@@ -276,7 +276,14 @@ impl Sink {
     }
 
     fn write(&mut self, mut record: Outcome, state: &mut State) -> Result<(), SinkError> {
-        self.extras.save_body(&mut record).map_err(SinkError::Io)?;
+        if let Some(message) = record.save_error.take() {
+            // `--save-dir` could not keep this body (a full disk): stop, as
+            // for a record that cannot be written; `--resume` fetches it
+            // again. What came before it is whole, so it is flushed first.
+            self.out.flush().map_err(classify)?;
+            self.settle(state);
+            return Err(SinkError::Io(io::Error::other(message)));
+        }
         state.line.clear();
         serde_json::to_writer(&mut state.line, &record).map_err(|e| SinkError::Io(e.into()))?;
         state.line.push(b'\n');

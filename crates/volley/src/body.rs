@@ -6,6 +6,7 @@
 //! cap; a `Content-Length` above the cap is refused before reading.
 
 use std::io;
+use std::path::PathBuf;
 use std::pin::Pin;
 
 use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder};
@@ -15,7 +16,8 @@ use http::Response;
 use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
 use serde_json::value::RawValue;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::fs::File;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader, BufWriter};
 use tokio_util::io::StreamReader;
 
 /// How bodies are put into records.
@@ -47,6 +49,8 @@ pub(crate) enum BodyError {
     TooLarge { declared: Option<u64> },
     /// The transport or a decoder failed after `got` decoded bytes.
     Read { err: io::Error, got: u64 },
+    /// The body's file could not be written.
+    Save(io::Error),
 }
 
 /// The body's length as the response declares it, in encoded bytes.
@@ -98,13 +102,72 @@ fn decoder(inner: Reader, coding: Coding) -> Reader {
     }
 }
 
-/// Reads `response`'s body, decoded and capped. With `keep == false` the
-/// bytes are counted and dropped. `progress` is updated as decoded bytes
-/// arrive, so a caller whose deadline fires can say how far it got.
+/// Where a body's bytes go as they arrive.
+#[derive(Debug)]
+pub(crate) enum Destination {
+    /// Counted and dropped.
+    Discard,
+    /// Kept in memory, for the record.
+    Memory,
+    /// Written to this file (see `save`); nothing is kept in memory.
+    File(PathBuf),
+}
+
+/// A body being read: where its bytes go.
+enum Out {
+    Discard,
+    Memory(Vec<u8>),
+    File(BufWriter<File>),
+}
+
+/// The buffer in front of a body's file: large enough that a body costs a
+/// few writes, small enough to stay in the CPU's cache.
+const FILE_BUFFER: usize = 256 * 1024;
+
+impl Out {
+    async fn open(to: &Destination, capacity: usize) -> Result<Out, BodyError> {
+        Ok(match to {
+            Destination::Discard => Out::Discard,
+            Destination::Memory => Out::Memory(Vec::with_capacity(capacity)),
+            Destination::File(path) => {
+                let file = File::create(path).await.map_err(BodyError::Save)?;
+                Out::File(BufWriter::with_capacity(FILE_BUFFER, file))
+            }
+        })
+    }
+
+    async fn put(&mut self, chunk: &[u8]) -> Result<(), BodyError> {
+        match self {
+            Out::Discard => Ok(()),
+            Out::Memory(kept) => {
+                kept.extend_from_slice(chunk);
+                Ok(())
+            }
+            Out::File(file) => file.write_all(chunk).await.map_err(BodyError::Save),
+        }
+    }
+
+    /// The body kept in memory (empty unless [`Destination::Memory`]).
+    async fn finish(self) -> Result<Vec<u8>, BodyError> {
+        match self {
+            Out::Discard => Ok(Vec::new()),
+            Out::Memory(kept) => Ok(kept),
+            Out::File(mut file) => {
+                file.flush().await.map_err(BodyError::Save)?;
+                Ok(Vec::new())
+            }
+        }
+    }
+}
+
+/// Reads `response`'s body, decoded and capped, into `to`. `progress` is
+/// updated as decoded bytes arrive, so a caller whose deadline fires can
+/// say how far it got. A file left behind by a failure is the caller's to
+/// remove.
 pub(crate) async fn read(
     response: Response<Incoming>,
     cap: u64,
-    keep: bool,
+    to: &Destination,
     progress: &mut u64,
 ) -> Result<Vec<u8>, BodyError> {
     let declared = content_length(&response);
@@ -121,12 +184,7 @@ pub(crate) async fn read(
     if layers.is_empty() {
         // The common case: the chunks as they arrive, with no reader or
         // buffer of our own in between.
-        let initial = if keep {
-            declared.unwrap_or(0).min(cap) as usize
-        } else {
-            0
-        };
-        let mut kept = Vec::with_capacity(initial);
+        let mut out = Out::open(to, declared.unwrap_or(0).min(cap) as usize).await?;
         let mut body = response.into_body();
         loop {
             let frame = body
@@ -138,11 +196,12 @@ pub(crate) async fn read(
                     got: *progress,
                 })?;
             let Some(frame) = frame else {
-                return Ok(kept);
+                return out.finish().await;
             };
             // Trailers, the only other kind of frame, are not recorded.
             if let Some(chunk) = frame.data_ref() {
-                take(chunk, cap, keep, progress, &mut kept)?;
+                count(chunk, cap, progress)?;
+                out.put(chunk).await?;
             }
         }
     }
@@ -154,9 +213,9 @@ pub(crate) async fn read(
     for coding in layers.iter().rev() {
         reader = decoder(reader, *coding);
     }
+    let mut out = Out::open(to, 0).await?;
     // Every decoder is buffered: read from its buffer, so that no scratch
     // space of our own lives in (and is copied with) this future.
-    let mut kept = Vec::new();
     loop {
         let chunk = reader.fill_buf().await.map_err(|err| BodyError::Read {
             err,
@@ -164,27 +223,19 @@ pub(crate) async fn read(
         })?;
         let n = chunk.len();
         if n == 0 {
-            return Ok(kept);
+            return out.finish().await;
         }
-        take(chunk, cap, keep, progress, &mut kept)?;
+        count(chunk, cap, progress)?;
+        out.put(chunk).await?;
         reader.as_mut().consume(n);
     }
 }
 
-/// Counts `chunk` against the cap and keeps it if asked.
-fn take(
-    chunk: &[u8],
-    cap: u64,
-    keep: bool,
-    progress: &mut u64,
-    kept: &mut Vec<u8>,
-) -> Result<(), BodyError> {
+/// Counts `chunk` against the cap.
+fn count(chunk: &[u8], cap: u64, progress: &mut u64) -> Result<(), BodyError> {
     *progress += chunk.len() as u64;
     if *progress > cap {
         return Err(BodyError::TooLarge { declared: None });
-    }
-    if keep {
-        kept.extend_from_slice(chunk);
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! HTTP client (one connection pool) and one set of limits and policies.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,6 +50,8 @@ pub(crate) struct Config {
     pub status: StatusPolicy,
     pub body_mode: BodyMode,
     pub include_headers: bool,
+    /// [`ClientBuilder::save_bodies`].
+    pub save_dir: Option<PathBuf>,
     pub read_ahead: usize,
     pub insecure: bool,
     pub intents: Option<Arc<dyn IntentHook>>,
@@ -87,6 +90,7 @@ pub struct ClientBuilder {
     status: StatusPolicy,
     body_mode: BodyMode,
     include_headers: bool,
+    save_dir: Option<PathBuf>,
     read_ahead: Option<usize>,
     resolve: Vec<(String, SocketAddr)>,
     intents: Option<Arc<dyn IntentHook>>,
@@ -113,6 +117,7 @@ impl Default for ClientBuilder {
             status: StatusPolicy::default(),
             body_mode: BodyMode::Auto,
             include_headers: false,
+            save_dir: None,
             read_ahead: None,
             resolve: Vec::new(),
             intents: None,
@@ -221,6 +226,21 @@ impl ClientBuilder {
     /// Records response headers in each outcome.
     pub fn include_headers(mut self, yes: bool) -> Self {
         self.include_headers = yes;
+        self
+    }
+
+    /// Writes each response body to a file of its own in `dir` (which must
+    /// exist) as it arrives, instead of putting it in the outcome: the file
+    /// is named after the request's id (made safe for a file name) or its
+    /// index, with an extension from the content type, and the outcome's
+    /// [`body_path`](crate::Outcome::body_path) says where it is. A body
+    /// that is not read to its end (a failed or retried attempt) leaves no
+    /// file behind. Bodies are never held whole in memory.
+    ///
+    /// When a file cannot be written, the outcome says so in
+    /// [`save_error`](crate::Outcome::save_error) and has no `body_path`.
+    pub fn save_bodies(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.save_dir = Some(dir.into());
         self
     }
 
@@ -347,6 +367,7 @@ impl ClientBuilder {
             status: self.status.clone(),
             body_mode: self.body_mode,
             include_headers: self.include_headers,
+            save_dir: self.save_dir.clone(),
             read_ahead,
             insecure: self.insecure,
             intents: self.intents.clone(),

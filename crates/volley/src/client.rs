@@ -186,7 +186,8 @@ impl Client {
                 }
                 limits.counters.bump(Counter::Attempts);
                 let _in_flight = limits.counters.in_flight();
-                let result = executor::attempt(&self.inner.http, config, &prepared).await;
+                let naming = (spec.id.as_deref(), spec.index);
+                let result = executor::attempt(&self.inner.http, config, &prepared, naming).await;
                 (result, slots)
             };
             if let Some(signal) = signal(&result) {
@@ -242,6 +243,14 @@ impl Client {
             match delay {
                 Some(delay) => {
                     limits.counters.bump(Counter::Retries);
+                    if let Attempt::Received(Received {
+                        saved: Some(Ok(path)),
+                        ..
+                    }) = &result
+                    {
+                        // Its body is not the one the outcome will have.
+                        let _ = tokio::fs::remove_file(path).await;
+                    }
                     backoff.inspect(|tell| tell(true));
                     tokio::time::sleep(delay).await;
                     backoff.inspect(|tell| tell(false));
@@ -449,11 +458,17 @@ fn fill_response(outcome: &mut Outcome, config: &Config, prepared: &Prepared, r:
     }
     outcome.bytes = r.bytes;
     let content_type = r.content_type.as_ref().and_then(|v| v.to_str().ok());
-    if config.body_mode == body::BodyMode::Raw {
-        outcome.raw_body = Some(crate::outcome::RawBody {
+    if let Some(saved) = r.saved {
+        // In its file, not in the record.
+        match saved {
+            Ok(path) => outcome.body_path = Some(path.to_string_lossy().into_owned()),
+            Err(message) => outcome.save_error = Some(message),
+        }
+    } else if config.body_mode == body::BodyMode::Raw {
+        outcome.raw_body = Some(Box::new(crate::outcome::RawBody {
             content_type: content_type.map(str::to_owned),
             bytes: r.body.into(),
-        });
+        }));
     } else {
         (outcome.body, outcome.body_base64) = body::render(config.body_mode, content_type, &r.body);
     }

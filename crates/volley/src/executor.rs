@@ -6,16 +6,19 @@
 //! slot for longer than `timeout`. Failures come back classified; nothing
 //! here decides about retries.
 
+use std::path::PathBuf;
+
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use tokio::time::{timeout_at, Instant};
 use url::Url;
 
-use crate::body::{self, BodyError};
+use crate::body::{self, BodyError, Destination};
 use crate::builder::Config;
 use crate::classify::{classify, fmt_duration, Classified};
 use crate::outcome::ErrorKind;
 use crate::redirect::{self, Next};
+use crate::save;
 use crate::spec::Prepared;
 use crate::transport::Transport;
 
@@ -35,6 +38,9 @@ pub(crate) struct Received {
     pub body: Vec<u8>,
     /// Decoded body size (also counted when the body is not kept).
     pub bytes: u64,
+    /// With [`Config::save_dir`]: the body's file, or why it could not be
+    /// written.
+    pub saved: Option<Result<PathBuf, String>>,
 }
 
 /// The result of one attempt.
@@ -61,7 +67,14 @@ struct Hop {
 }
 
 /// Makes one attempt of `request`.
-pub(crate) async fn attempt(http: &Transport, config: &Config, request: &Prepared) -> Attempt {
+/// `naming` is the request's id and index, which name its body's file when
+/// bodies are saved.
+pub(crate) async fn attempt(
+    http: &Transport,
+    config: &Config,
+    request: &Prepared,
+    naming: (Option<&str>, u64),
+) -> Attempt {
     let deadline = Instant::now() + config.timeout;
     let total = || fmt_duration(config.timeout);
     // `None` until a redirect is followed: the first hop sends the request
@@ -142,37 +155,66 @@ pub(crate) async fn attempt(http: &Transport, config: &Config, request: &Prepare
     let encoded = response
         .headers()
         .contains_key(http::header::CONTENT_ENCODING);
-    let keep = config.body_mode != body::BodyMode::None;
+    let to = match &config.save_dir {
+        Some(dir) => Destination::File(save::path(
+            dir,
+            naming.0,
+            naming.1,
+            content_type.as_ref().and_then(|v| v.to_str().ok()),
+        )),
+        None if config.body_mode == body::BodyMode::None => Destination::Discard,
+        None => Destination::Memory,
+    };
     let mut progress = 0u64;
     let read = timeout_at(
         deadline,
-        body::read(response, config.max_body, keep, &mut progress),
+        body::read(response, config.max_body, &to, &mut progress),
     )
     .await;
-    match read {
-        Err(_elapsed) => failed(
-            ErrorKind::Timeout,
-            format!(
+    if let (Destination::File(path), false) = (&to, matches!(read, Ok(Ok(_)))) {
+        // Only a whole body keeps its file; a retry writes it afresh.
+        let _ = tokio::fs::remove_file(path).await;
+    }
+    let (body, saved) = match read {
+        Ok(Ok(bytes)) => match to {
+            Destination::File(path) => (bytes, Some(Ok(path))),
+            _ => (bytes, None),
+        },
+        // The response arrived; only keeping its body failed. Not the
+        // server's doing, so not retried: the outcome says what was lost.
+        Ok(Err(BodyError::Save(err))) => (
+            Vec::new(),
+            Some(Err(format!("cannot save the body: {err}"))),
+        ),
+        Err(_elapsed) => {
+            return failed(
+                ErrorKind::Timeout,
+                format!(
                 "total deadline of {} passed while reading the body ({progress} bytes received)",
                 total()
             ),
-        ),
+            )
+        }
         Ok(Err(BodyError::TooLarge {
             declared: Some(len),
-        })) => failed(
-            ErrorKind::TooLarge,
-            format!(
-                "Content-Length {len} is over the body cap of {} bytes",
-                config.max_body
-            ),
-        ),
-        Ok(Err(BodyError::TooLarge { declared: None })) => failed(
-            ErrorKind::TooLarge,
-            format!(
-                "body passed the cap of {} bytes (counted after decoding)",
-                config.max_body
-            ),
-        ),
+        })) => {
+            return failed(
+                ErrorKind::TooLarge,
+                format!(
+                    "Content-Length {len} is over the body cap of {} bytes",
+                    config.max_body
+                ),
+            )
+        }
+        Ok(Err(BodyError::TooLarge { declared: None })) => {
+            return failed(
+                ErrorKind::TooLarge,
+                format!(
+                    "body passed the cap of {} bytes (counted after decoding)",
+                    config.max_body
+                ),
+            )
+        }
         Ok(Err(BodyError::Read { err, got })) => {
             let mut classified = classify(&err, config.connect_timeout);
             if let (Some(len), ErrorKind::Reset, false) = (declared, classified.kind, encoded) {
@@ -181,16 +223,17 @@ pub(crate) async fn attempt(http: &Transport, config: &Config, request: &Prepare
                     classified.message
                 );
             }
-            Attempt::Failed(classified)
+            return Attempt::Failed(classified);
         }
-        Ok(Ok(bytes)) => Attempt::Received(Received {
-            status,
-            retry_after,
-            content_type,
-            headers: all_headers,
-            final_url: hop.map(|h| Box::new(h.url)),
-            body: bytes,
-            bytes: progress,
-        }),
-    }
+    };
+    Attempt::Received(Received {
+        status,
+        retry_after,
+        content_type,
+        headers: all_headers,
+        final_url: hop.map(|h| Box::new(h.url)),
+        body,
+        bytes: progress,
+        saved,
+    })
 }

@@ -66,6 +66,7 @@ pub mod outcome;
 pub mod policy;
 mod redirect;
 mod resolve;
+mod save;
 mod scheduler;
 mod shard;
 pub mod spec;

@@ -52,8 +52,8 @@ pub struct Outcome {
     /// The input's pass-through fields, untouched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<Map<String, Value>>,
-    /// Where the body was saved instead of being embedded (set by the CLI's
-    /// `--save-dir`, not by the engine).
+    /// Where the body was saved instead of being embedded
+    /// ([`ClientBuilder::save_bodies`](crate::ClientBuilder::save_bodies)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_path: Option<String>,
     /// The request as given, when the client keeps requests
@@ -62,9 +62,16 @@ pub struct Outcome {
     #[serde(skip)]
     pub request: Option<Box<RequestSpec>>,
     /// The body's bytes and content type, with [`BodyMode::Raw`](crate::BodyMode::Raw).
-    /// Not part of the record.
+    /// Not part of the record. Boxed: rare, and every outcome would
+    /// otherwise carry its size.
     #[serde(skip)]
-    pub raw_body: Option<RawBody>,
+    pub raw_body: Option<Box<RawBody>>,
+    /// Why the body could not be saved to its file, with
+    /// [`ClientBuilder::save_bodies`](crate::ClientBuilder::save_bodies)
+    /// (a full disk, say): the response arrived, but its body is lost. Not
+    /// part of the record; a caller that must keep every body should stop.
+    #[serde(skip)]
+    pub save_error: Option<String>,
 }
 
 /// A response body as received (decoded), kept outside the record.
@@ -180,6 +187,7 @@ impl Outcome {
             body_path: None,
             request: None,
             raw_body: None,
+            save_error: None,
         }
     }
 

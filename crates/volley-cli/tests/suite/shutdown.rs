@@ -304,3 +304,46 @@ fn the_sink_stops_on_a_full_disk_and_counts_only_whole_records() {
         tally.total
     );
 }
+
+/// `--save-dir` on a full disk: a record whose body could not be saved
+/// stops the sink like a record that cannot be written; it is not written
+/// without its body, so `--resume` fetches it again.
+#[test]
+fn the_sink_stops_at_a_body_that_could_not_be_saved() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("out.jsonl");
+    let output = std::fs::File::create(&path).expect("create the output");
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let record = |i: u64| {
+        let spec = volley::RequestSpec::get(format!("http://127.0.0.1:1/json/{i}")).with_index(i);
+        let mut record = volley::Outcome::failed(&spec, volley::ErrorKind::Connect, "refused");
+        record.error = None;
+        (record.ok, record.status) = (true, Some(200));
+        record
+    };
+    let mut lost = record(1);
+    lost.save_error = Some("cannot save the body: No space left on device".to_owned());
+    tx.try_send(Entry::Records(vec![record(0), lost, record(2)]))
+        .expect("room");
+    drop(tx);
+    let fail_on = parse_fail_on("error,4xx,5xx").expect("the default --fail-on");
+    let sink = Sink::new(
+        Box::new(output),
+        false,
+        fail_on,
+        None,
+        Arc::new(Live::default()),
+    );
+    let written = sink.run(Vec::new(), rx);
+    match &written.error {
+        Some(SinkError::Io(error)) => assert!(error.to_string().contains("No space"), "{error}"),
+        other => panic!("the sink went on: {other:?}"),
+    }
+    let kept = records(&std::fs::read_to_string(&path).expect("read the output"));
+    assert_eq!(
+        kept.len(),
+        1,
+        "only the record before the lost body: {kept:?}"
+    );
+    assert_eq!(written.whole, 1);
+}

@@ -204,3 +204,66 @@ fn bad_settings_are_refused_at_build() {
         assert!(builder.build().is_err());
     }
 }
+
+/// `save_bodies`: each body in a file of its own named after the request,
+/// byte for byte as served (decoded), the path in `body_path` and no body in
+/// the record; an attempt that is retried leaves no file; a directory that
+/// cannot be written to gives `save_error` and no `body_path`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn save_bodies_streams_each_body_to_its_file() {
+    let tb = Testbed::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let client = fast()
+        .save_bodies(dir.path())
+        .build()
+        .expect("valid settings");
+    let big = fetch(
+        &client,
+        RequestSpec::get(tb.url("/bytes/3000000")).with_index(4),
+    )
+    .await;
+    assert_ok(&big, 200, 1);
+    let path = big.body_path.clone().expect("a body path");
+    assert_eq!(path, dir.path().join("4.bin").to_string_lossy());
+    let saved = std::fs::read(&path).expect("the saved body");
+    let expected: Vec<u8> = (0..3_000_000u64).map(testbed::pattern_byte).collect();
+    assert!(saved == expected, "the file holds the body as served");
+    assert_eq!((big.bytes, big.body.is_none()), (3_000_000, true));
+
+    let gzip = fetch(
+        &client,
+        RequestSpec::get(tb.url("/gzip/json/7")).with_id("item-7"),
+    )
+    .await;
+    assert_ok(&gzip, 200, 1);
+    let text = std::fs::read_to_string(dir.path().join("item-7.json")).expect("saved JSON");
+    assert!(text.contains("\"id\": 7"), "decoded before saving: {text}");
+
+    let flaky = fetch(
+        &client,
+        RequestSpec::get(tb.url("/flaky/save-dir/1/503")).with_index(9),
+    )
+    .await;
+    assert_ok(&flaky, 200, 2);
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(
+        files.len(),
+        3,
+        "one file per request, none for the retried attempt: {files:?}"
+    );
+
+    let nowhere = fast()
+        .save_bodies(dir.path().join("missing"))
+        .build()
+        .expect("valid settings");
+    let lost = nowhere
+        .fetch(RequestSpec::get(tb.url("/json/1")).with_index(1))
+        .await;
+    assert_eq!(lost.status, Some(200));
+    assert!(lost.body_path.is_none() && lost.body.is_none());
+    let why = lost.save_error.expect("why the body was lost");
+    assert!(why.contains("cannot save the body"), "{why}");
+}

@@ -36,6 +36,7 @@ fn full_outcome() -> Outcome {
         body_path: None,
         request: None,
         raw_body: None,
+        save_error: None,
     }
 }
 
