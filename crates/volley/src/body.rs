@@ -5,19 +5,19 @@
 //! chunked body stops at `cap + 1` decoded bytes and memory stays near the
 //! cap; a `Content-Length` above the cap is refused before reading.
 
-use std::io;
+use std::io::{self, Write as _};
 use std::path::PathBuf;
 use std::pin::Pin;
 
 use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder};
 use base64::Engine as _;
+use bytes::Bytes;
 use futures_util::TryStreamExt;
 use http::Response;
 use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
 use serde_json::value::RawValue;
-use tokio::fs::File;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, BufReader};
 use tokio_util::io::StreamReader;
 
 /// How bodies are put into records.
@@ -117,33 +117,103 @@ pub(crate) enum Destination {
 enum Out {
     Discard,
     Memory(Vec<u8>),
-    File(BufWriter<File>),
+    File(FileOut),
 }
 
-/// The buffer in front of a body's file: large enough that a body costs a
-/// few writes, small enough to stay in the CPU's cache.
-const FILE_BUFFER: usize = 256 * 1024;
+/// How many bytes of a body are handed to the blocking pool at once to be
+/// written to its file: a few writes per megabyte.
+const FILE_BATCH: usize = 256 * 1024;
+
+/// A body's file. Chunks are held as they arrived (no copy) until a batch
+/// is full, then written on tokio's blocking pool, so that a slow disk
+/// never stalls the workers that run requests.
+struct FileOut {
+    /// `None` only while a batch is being written.
+    file: Option<std::fs::File>,
+    pending: Vec<Bytes>,
+    pending_len: usize,
+}
+
+impl FileOut {
+    async fn create(path: PathBuf) -> io::Result<FileOut> {
+        let file = blocking(move || std::fs::File::create(path)).await?;
+        Ok(FileOut {
+            file: Some(file),
+            pending: Vec::new(),
+            pending_len: 0,
+        })
+    }
+
+    async fn put(&mut self, chunk: Bytes) -> io::Result<()> {
+        self.pending_len += chunk.len();
+        self.pending.push(chunk);
+        if self.pending_len >= FILE_BATCH {
+            self.write().await?;
+        }
+        Ok(())
+    }
+
+    async fn write(&mut self) -> io::Result<()> {
+        let mut file = self
+            .file
+            .take()
+            .expect("the file is back after every write");
+        let chunks = std::mem::take(&mut self.pending);
+        self.pending_len = 0;
+        let file = blocking(move || {
+            for chunk in &chunks {
+                file.write_all(chunk)?;
+            }
+            Ok(file)
+        })
+        .await?;
+        self.file = Some(file);
+        Ok(())
+    }
+}
+
+/// Runs blocking file I/O on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(io::Error::other(e)))
+}
 
 impl Out {
     async fn open(to: &Destination, capacity: usize) -> Result<Out, BodyError> {
         Ok(match to {
             Destination::Discard => Out::Discard,
             Destination::Memory => Out::Memory(Vec::with_capacity(capacity)),
-            Destination::File(path) => {
-                let file = File::create(path).await.map_err(BodyError::Save)?;
-                Out::File(BufWriter::with_capacity(FILE_BUFFER, file))
-            }
+            Destination::File(path) => Out::File(
+                FileOut::create(path.clone())
+                    .await
+                    .map_err(BodyError::Save)?,
+            ),
         })
     }
 
-    async fn put(&mut self, chunk: &[u8]) -> Result<(), BodyError> {
+    /// Takes a chunk the body handed over whole.
+    async fn put(&mut self, chunk: Bytes) -> Result<(), BodyError> {
+        match self {
+            Out::File(file) => file.put(chunk).await.map_err(BodyError::Save),
+            _ => self.put_slice(&chunk).await,
+        }
+    }
+
+    /// Takes a chunk borrowed from a decoder's buffer.
+    async fn put_slice(&mut self, chunk: &[u8]) -> Result<(), BodyError> {
         match self {
             Out::Discard => Ok(()),
             Out::Memory(kept) => {
                 kept.extend_from_slice(chunk);
                 Ok(())
             }
-            Out::File(file) => file.write_all(chunk).await.map_err(BodyError::Save),
+            Out::File(file) => file
+                .put(Bytes::copy_from_slice(chunk))
+                .await
+                .map_err(BodyError::Save),
         }
     }
 
@@ -153,7 +223,7 @@ impl Out {
             Out::Discard => Ok(Vec::new()),
             Out::Memory(kept) => Ok(kept),
             Out::File(mut file) => {
-                file.flush().await.map_err(BodyError::Save)?;
+                file.write().await.map_err(BodyError::Save)?;
                 Ok(Vec::new())
             }
         }
@@ -199,8 +269,8 @@ pub(crate) async fn read(
                 return out.finish().await;
             };
             // Trailers, the only other kind of frame, are not recorded.
-            if let Some(chunk) = frame.data_ref() {
-                count(chunk, cap, progress)?;
+            if let Ok(chunk) = frame.into_data() {
+                count(&chunk, cap, progress)?;
                 out.put(chunk).await?;
             }
         }
@@ -226,7 +296,7 @@ pub(crate) async fn read(
             return out.finish().await;
         }
         count(chunk, cap, progress)?;
-        out.put(chunk).await?;
+        out.put_slice(chunk).await?;
         reader.as_mut().consume(n);
     }
 }
