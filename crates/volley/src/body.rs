@@ -154,6 +154,9 @@ impl FileOut {
     }
 
     async fn write(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
         let mut file = self
             .file
             .take()

@@ -407,12 +407,39 @@ async fn row23_always_503_stays_within_the_retry_budget() {
     assert_eq!(stats.requests, 100, "{stats:?}");
 }
 
+/// Drains `outcomes`, checking each against the schema; the healthy ones
+/// (index 100 and up, `healthy` of them) must be 200 at the first attempt.
+/// Returns when the last healthy one finished, counted from now, and the
+/// other outcomes, each with whether it came before that.
+async fn until_healthy_done(
+    outcomes: impl futures_util::Stream<Item = Outcome>,
+    healthy: usize,
+) -> (Duration, Vec<(Outcome, bool)>) {
+    use futures_util::StreamExt as _;
+    let start = Instant::now();
+    let mut outcomes = std::pin::pin!(outcomes);
+    let (mut healthy_left, mut healthy_done, mut others) = (healthy, None, Vec::new());
+    while let Some(outcome) = outcomes.next().await {
+        check(&outcome);
+        if outcome.index >= 100 {
+            assert_ok(&outcome, 200, 1);
+            healthy_left -= 1;
+            if healthy_left == 0 {
+                healthy_done = Some(start.elapsed());
+            }
+        } else {
+            others.push((outcome, healthy_left > 0));
+        }
+    }
+    let done = healthy_done.expect("every healthy request finished");
+    (done, others)
+}
+
 /// FAULTS row 24: one host answers after 2 s, the other at once. The
 /// healthy host's 200 requests all finish while the slow host's first
 /// answers are still on their way: no head-of-line blocking.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn row24_a_slow_host_does_not_hold_back_a_healthy_one() {
-    use futures_util::StreamExt as _;
     let tb = two_hosts();
     // Per-host slots below the global ones, as a multi-host run should be:
     // the slow host can hold at most 4 of the 8.
@@ -427,25 +454,12 @@ async fn row24_a_slow_host_does_not_hold_back_a_healthy_one() {
         .map(|i| RequestSpec::get(tb.url_on(1, &format!("/json/{i}"))).with_index(100 + i));
     let specs: Vec<RequestSpec> = slow.chain(healthy).collect();
 
-    let start = Instant::now();
-    let mut outcomes = std::pin::pin!(client.stream(specs));
-    let mut healthy_left = 200;
-    let mut healthy_done = None;
+    let (healthy_done, slow) = until_healthy_done(client.stream(specs), 200).await;
     let mut slow_before_healthy = 0;
-    while let Some(outcome) = outcomes.next().await {
-        check(&outcome);
-        if outcome.index >= 100 {
-            assert_ok(&outcome, 200, 1);
-            healthy_left -= 1;
-            if healthy_left == 0 {
-                healthy_done = Some(start.elapsed());
-            }
-        } else {
-            assert_ok(&outcome, 200, 1);
-            slow_before_healthy += usize::from(healthy_left > 0);
-        }
+    for (outcome, before) in slow {
+        assert_ok(&outcome, 200, 1);
+        slow_before_healthy += usize::from(before);
     }
-    let healthy_done = healthy_done.expect("every healthy request finished");
     // Generous: alone, the healthy host takes a small fraction of this.
     assert!(
         healthy_done < Duration::from_secs(2),
@@ -464,7 +478,6 @@ async fn row24_a_slow_host_does_not_hold_back_a_healthy_one() {
 /// same host finish while they sleep.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_in_backoff_let_the_next_ones_to_their_host_start() {
-    use futures_util::StreamExt as _;
     let tb = Testbed::start();
     let sleepy = Backoff::new(Duration::from_secs(2), Duration::from_secs(2));
     let client = fast()
@@ -477,20 +490,7 @@ async fn requests_in_backoff_let_the_next_ones_to_their_host_start() {
         (0..20u64).map(|i| RequestSpec::get(tb.url(&format!("/json/{i}"))).with_index(100 + i));
     let specs: Vec<RequestSpec> = failing.chain(healthy).collect();
 
-    let start = Instant::now();
-    let mut outcomes = std::pin::pin!(client.stream(specs));
-    let (mut healthy_left, mut healthy_done) = (20, None);
-    while let Some(outcome) = outcomes.next().await {
-        check(&outcome);
-        if outcome.index >= 100 {
-            assert_ok(&outcome, 200, 1);
-            healthy_left -= 1;
-            if healthy_left == 0 {
-                healthy_done = Some(start.elapsed());
-            }
-        }
-    }
-    let healthy_done = healthy_done.expect("every healthy request finished");
+    let (healthy_done, _failing) = until_healthy_done(client.stream(specs), 20).await;
     // Held behind the sleepers, they would take a few of their 0–2 s sleeps.
     assert!(
         healthy_done < Duration::from_secs(1),
