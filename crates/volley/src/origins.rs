@@ -45,6 +45,13 @@ pub(crate) fn parse(raw: &str) -> Result<Url, url::ParseError> {
     })
 }
 
+/// True when `raw` is an http(s) URL whose origin this thread has parsed, so
+/// that parsing `raw` cannot fail: resolving a path, query or fragment
+/// against a valid origin always succeeds.
+pub(crate) fn known(raw: &str) -> bool {
+    split(raw).is_some_and(|(origin, _)| ORIGINS.with(|o| o.borrow().contains_key(origin)))
+}
+
 /// `(scheme://authority, rest)` of an http(s) URL whose rest can be resolved
 /// against its origin; `None` for any other shape.
 fn split(raw: &str) -> Option<(&str, &str)> {
@@ -102,6 +109,10 @@ mod tests {
         for _ in 0..2 {
             for raw in urls {
                 let full = Url::parse(raw);
+                assert!(
+                    !known(raw) || full.is_ok(),
+                    "{raw} is known but does not parse"
+                );
                 let fast = parse(raw);
                 assert_eq!(
                     fast.as_ref().map(Url::as_str),

@@ -99,8 +99,7 @@ impl RequestSpec {
     /// True when the method is idempotent (GET, HEAD, PUT, DELETE, OPTIONS,
     /// TRACE), so sending it twice has the effect of sending it once.
     pub fn is_idempotent(&self) -> bool {
-        Method::from_bytes(self.method_name().to_ascii_uppercase().as_bytes())
-            .is_ok_and(|m| crate::policy::retry::is_idempotent(&m))
+        parse_method(self.method_name()).is_ok_and(|m| crate::policy::retry::is_idempotent(&m))
     }
 
     /// True when the request carries an `Idempotency-Key` header.
@@ -119,13 +118,24 @@ impl RequestSpec {
     /// A human-readable reason, used as the message of the `invalid_request`
     /// record.
     pub fn validate(&self) -> Result<(), String> {
-        self.prepare().map(drop)
+        // The same checks as `prepare`, without building what it returns:
+        // a reader validates every line, and the engine prepares it again.
+        check_url(&self.url)?;
+        parse_method(self.method_name())
+            .map_err(|_| format!("invalid method {:?}", self.method))?;
+        for (name, value) in &self.headers {
+            let name = HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| format!("invalid header name {name:?}"))?;
+            HeaderValue::from_str(value.trim())
+                .map_err(|_| format!("invalid value for header {name}"))?;
+        }
+        Ok(())
     }
 
     pub(crate) fn prepare(&self) -> Result<Prepared, String> {
         let url = parse_url(&self.url)?;
         // Methods are case-sensitive on the wire; users type `-X post`.
-        let method = Method::from_bytes(self.method_name().to_ascii_uppercase().as_bytes())
+        let method = parse_method(self.method_name())
             .map_err(|_| format!("invalid method {:?}", self.method))?;
         let mut headers = http::HeaderMap::with_capacity(self.headers.len());
         for (name, value) in &self.headers {
@@ -144,13 +154,28 @@ impl RequestSpec {
     }
 }
 
-/// Parses an absolute `http`/`https` URL, refusing what the URL parser would
-/// silently "fix" (control characters, spaces) and other schemes.
-///
-/// # Errors
-///
-/// Why the URL is unusable.
-pub fn parse_url(raw: &str) -> Result<Url, String> {
+/// A method name, upper-cased: methods are case-sensitive on the wire, and
+/// users type `-X post`. Upper-case names (nearly all) are not copied.
+fn parse_method(name: &str) -> Result<Method, http::method::InvalidMethod> {
+    if name.bytes().any(|b| b.is_ascii_lowercase()) {
+        Method::from_bytes(name.to_ascii_uppercase().as_bytes())
+    } else {
+        Method::from_bytes(name.as_bytes())
+    }
+}
+
+/// Whether [`parse_url`] would accept `raw`, decided without building the
+/// URL when its origin was accepted before on this thread.
+fn check_url(raw: &str) -> Result<(), String> {
+    refuse_characters(raw)?;
+    if origins::known(raw) {
+        return Ok(());
+    }
+    parse_url(raw).map(drop)
+}
+
+/// Refuses the characters the URL parser would silently drop or encode.
+fn refuse_characters(raw: &str) -> Result<(), String> {
     if raw.is_empty() {
         return Err("empty URL".to_owned());
     }
@@ -160,16 +185,21 @@ pub fn parse_url(raw: &str) -> Result<Url, String> {
     let refused = suspect
         .then(|| raw.chars().find(|c| c.is_control() || *c == ' '))
         .flatten();
-    if let Some(c) = refused {
-        return Err(format!(
-            "URL contains a {} character",
-            if c == ' ' {
-                "space".to_owned()
-            } else {
-                format!("control ({:?})", c)
-            }
-        ));
+    match refused {
+        None => Ok(()),
+        Some(' ') => Err("URL contains a space character".to_owned()),
+        Some(c) => Err(format!("URL contains a control ({c:?}) character")),
     }
+}
+
+/// Parses an absolute `http`/`https` URL, refusing what the URL parser would
+/// silently "fix" (control characters, spaces) and other schemes.
+///
+/// # Errors
+///
+/// Why the URL is unusable.
+pub fn parse_url(raw: &str) -> Result<Url, String> {
+    refuse_characters(raw)?;
     let url = origins::parse(raw).map_err(|e| format!("not a URL ({e}): {}", shorten(raw)))?;
     match url.scheme() {
         "http" | "https" => {}
@@ -238,6 +268,36 @@ mod tests {
             .validate()
             .expect_err("a newline in the value")
             .contains("invalid value"));
+    }
+
+    /// `validate` skips building the URL once the origin is known; its
+    /// verdict and message must still be `prepare`'s, first time or not.
+    #[test]
+    fn validate_agrees_with_prepare() {
+        let specs = [
+            RequestSpec::get("http://a.test/x"),
+            RequestSpec::get("http://a.test/y?z#f"),
+            RequestSpec::get("http://a.test/a b"),
+            RequestSpec::get("http://a.test/\u{7}"),
+            RequestSpec::get("http://a.test//evil.test/"),
+            RequestSpec::get("http://a.test:99999/x"),
+            RequestSpec::get("https://bücher.test/straße"),
+            RequestSpec::get("ftp://a.test/x"),
+            RequestSpec::get(""),
+            RequestSpec::new("delete", "http://a.test/x"),
+            RequestSpec::new("GE T", "http://a.test/x"),
+            RequestSpec::get("http://a.test/x").with_header("bad name", "v"),
+            RequestSpec::get("http://a.test/x").with_header("x", "a\nb"),
+        ];
+        for pass in 0..2 {
+            for spec in &specs {
+                assert_eq!(
+                    spec.validate(),
+                    spec.prepare().map(drop),
+                    "pass {pass}: {spec:?}"
+                );
+            }
+        }
     }
 
     #[test]
