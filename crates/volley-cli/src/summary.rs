@@ -41,16 +41,23 @@ pub struct Tally {
     pub bytes: u64,
     /// Latency of sent requests, in microseconds.
     latency: Histogram<u64>,
-    hosts: HashMap<String, HostTally>,
+    /// At most [`MAX_HOSTS`], in the order first seen.
+    hosts: Vec<HostTally>,
+    /// The index in `hosts` of each `host:port`.
+    host_at: HashMap<String, usize>,
     /// Records of hosts beyond [`MAX_HOSTS`].
     other_hosts: u64,
-    /// The host of each URL authority seen (`user@Host:port` → `host:port`),
-    /// so that a URL is parsed once per authority rather than once per record.
-    authorities: HashMap<String, String>,
+    /// Where each URL authority seen is counted (`user@Host:port` and
+    /// `host:port` count as one host): an index into `hosts`, or `None` for
+    /// [`Tally::other_hosts`]. A URL is parsed once per authority rather
+    /// than once per record.
+    authorities: HashMap<String, Option<usize>>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct HostTally {
+    /// `host:port`.
+    host: String,
     requests: u64,
     failed: u64,
     total_ms: f64,
@@ -69,7 +76,8 @@ impl Default for Tally {
             // 1 µs to one hour, 3 significant digits.
             latency: Histogram::new_with_bounds(1, 3_600_000_000, 3)
                 .expect("static histogram bounds are valid"),
-            hosts: HashMap::new(),
+            hosts: Vec::new(),
+            host_at: HashMap::new(),
             other_hosts: 0,
             authorities: HashMap::new(),
         }
@@ -117,15 +125,14 @@ impl Tally {
         }
         let micros = (outcome.elapsed_ms * 1000.0).round().max(1.0) as u64;
         self.latency.saturating_record(micros);
-        let host = self.host_of(&outcome.url);
-        let known = self.hosts.len() < MAX_HOSTS || self.hosts.contains_key(&host);
-        if known {
-            let tally = self.hosts.entry(host).or_default();
-            tally.requests += 1;
-            tally.failed += u64::from(!outcome.ok);
-            tally.total_ms += outcome.elapsed_ms;
-        } else {
-            self.other_hosts += 1;
+        match self.host_of(&outcome.url) {
+            Some(at) => {
+                let tally = &mut self.hosts[at];
+                tally.requests += 1;
+                tally.failed += u64::from(!outcome.ok);
+                tally.total_ms += outcome.elapsed_ms;
+            }
+            None => self.other_hosts += 1,
         }
     }
 
@@ -142,8 +149,8 @@ impl Tally {
         let mut hosts: Vec<HostLine> = self
             .hosts
             .iter()
-            .map(|(host, t)| HostLine {
-                host: host.clone(),
+            .map(|t| HostLine {
+                host: t.host.clone(),
                 requests: t.requests,
                 failed: t.failed,
                 mean_ms: t.total_ms / t.requests as f64,
@@ -183,22 +190,39 @@ impl Tally {
     }
 }
 
-/// `host:port` of a URL, or the URL itself when it does not parse.
 impl Tally {
-    /// `host:port` of `url`, parsed once per authority (up to a bound).
-    fn host_of(&mut self, url: &str) -> String {
+    /// Where `url`'s host is counted: its index in `hosts`, or `None` once
+    /// [`MAX_HOSTS`] others are. The URL is parsed once per authority (up to
+    /// a bound).
+    fn host_of(&mut self, url: &str) -> Option<usize> {
         let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
         let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-        if let Some(host) = self.authorities.get(authority) {
-            return host.clone();
+        if let Some(&at) = self.authorities.get(authority) {
+            return at;
         }
         let host = parse_host_of(url);
+        let at = match self.host_at.get(&host) {
+            Some(&at) => Some(at),
+            None if self.hosts.len() < MAX_HOSTS => {
+                self.host_at.insert(host.clone(), self.hosts.len());
+                self.hosts.push(HostTally {
+                    host,
+                    requests: 0,
+                    failed: 0,
+                    total_ms: 0.0,
+                });
+                Some(self.hosts.len() - 1)
+            }
+            None => None,
+        };
         if self.authorities.len() < 4 * MAX_HOSTS {
-            self.authorities.insert(authority.to_owned(), host.clone());
+            self.authorities.insert(authority.to_owned(), at);
         }
-        host
+        at
     }
 }
+
+/// `host:port` of a URL, or the URL itself when it does not parse.
 
 fn parse_host_of(url: &str) -> String {
     match volley::parse_url(url) {
