@@ -104,10 +104,12 @@ impl Proxies {
     }
 }
 
-/// Makes the pool's connections. Cloned for every connection, so every
-/// field is cheap to clone.
+/// Makes the pool's connections. The pool clones it for every request,
+/// connection or not, so it is one `Arc`.
 #[derive(Clone)]
-pub(crate) struct Connector {
+pub(crate) struct Connector(Arc<Parts>);
+
+struct Parts {
     /// To origins: TLS with ALPN.
     direct: HttpsConnector<HttpConnector<SystemResolver>>,
     /// To proxies: TLS (for an `https://` proxy) without ALPN, since a
@@ -150,19 +152,20 @@ impl Connector {
         http.set_keepalive_retries(Some(3));
         #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
         http.set_tcp_user_timeout(Some(Duration::from_secs(30)));
-        Connector {
+        Connector(Arc::new(Parts {
             direct: HttpsConnector::from((http.clone(), s.tls.clone())),
             to_proxy: HttpsConnector::from((http, s.tls_to_proxy)),
             tls: TlsConnector::from(s.tls),
             proxies: s.proxies,
             user_agent: s.user_agent,
             timeout: s.connect_timeout,
-        }
+        }))
     }
 
-    async fn connect(mut self, dst: Uri) -> Result<Conn, BoxError> {
-        let Some(proxy) = self.proxies.matcher.intercept(&dst) else {
-            let hop = self.direct.call(dst).await?;
+    async fn connect(self, dst: Uri) -> Result<Conn, BoxError> {
+        let parts = &*self.0;
+        let Some(proxy) = parts.proxies.matcher.intercept(&dst) else {
+            let hop = parts.direct.clone().call(dst).await?;
             return Ok(Conn {
                 io: hop.into(),
                 forward: false,
@@ -171,19 +174,19 @@ impl Connector {
         if dst.scheme() != Some(&Scheme::HTTPS) {
             // The pool sends absolute-form requests on a connection marked
             // as forwarding to a proxy.
-            let hop = self.to_proxy.call(proxy.uri().clone()).await?;
+            let hop = parts.to_proxy.clone().call(proxy.uri().clone()).await?;
             return Ok(Conn {
                 io: hop.into(),
                 forward: true,
             });
         }
         let mut headers = HeaderMap::new();
-        headers.insert(USER_AGENT, self.user_agent.clone());
+        headers.insert(USER_AGENT, parts.user_agent.clone());
         if let Some(auth) = proxy.basic_auth() {
             headers.insert(PROXY_AUTHORIZATION, auth.clone());
         }
         // `Tunnel::poll_ready` only asks our connector, which is always ready.
-        let hop = Tunnel::new(proxy.uri().clone(), self.to_proxy)
+        let hop = Tunnel::new(proxy.uri().clone(), parts.to_proxy.clone())
             .with_headers(headers)
             .call(dst.clone())
             .await?;
@@ -193,7 +196,7 @@ impl Connector {
             .trim_end_matches(']')
             .to_owned();
         let name = ServerName::try_from(name)?;
-        let tls = self.tls.connect(name, TokioIo::new(hop)).await?;
+        let tls = parts.tls.connect(name, TokioIo::new(hop)).await?;
         Ok(Conn {
             io: tls.into(),
             forward: false,
@@ -211,7 +214,7 @@ impl Service<Uri> for Connector {
     }
 
     fn call(&mut self, dst: Uri) -> Self::Future {
-        let timeout = self.timeout;
+        let timeout = self.0.timeout;
         let connecting = self.clone().connect(dst);
         Box::pin(async move {
             match tokio::time::timeout(timeout, connecting).await {
