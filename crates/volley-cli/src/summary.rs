@@ -223,7 +223,6 @@ impl Tally {
 }
 
 /// `host:port` of a URL, or the URL itself when it does not parse.
-
 fn parse_host_of(url: &str) -> String {
     match volley::parse_url(url) {
         Ok(u) => format!(

@@ -327,7 +327,7 @@ fn is_json_type(content_type: Option<&str>) -> bool {
 }
 
 /// The body as it goes into the record: `(body, body_base64)`.
-pub(crate) fn render(
+pub fn render(
     mode: BodyMode,
     content_type: Option<&str>,
     bytes: &[u8],

@@ -89,3 +89,11 @@ pub use spec::{parse_url, RequestSpec};
 pub use stats::Stats;
 /// The stop signal of [`Client::stream_until`] (re-exported from `tokio-util`).
 pub use tokio_util::sync::CancellationToken;
+
+/// Internals that the micro-benchmarks (`crates/volley-cli/benches`) measure
+/// one by one. Not part of the API: they may change in any release.
+#[doc(hidden)]
+pub mod hot_paths {
+    pub use crate::body::render as render_body;
+    pub use crate::scheduler::hosts::host_key;
+}

@@ -119,7 +119,7 @@ pub(crate) struct HostLease {
 }
 
 /// `scheme://host:port`: requests with the same key share per-host limits.
-pub(crate) fn host_key(url: &Url) -> Arc<str> {
+pub fn host_key(url: &Url) -> Arc<str> {
     // Built by hand: `format!` costs several times as much, once per request.
     let (scheme, host) = (url.scheme(), url.host_str().unwrap_or(""));
     let mut port = url.port_or_known_default().unwrap_or(0);

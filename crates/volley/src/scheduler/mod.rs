@@ -14,7 +14,7 @@
 //! requests to other hosts inside the window go ahead of it. And a spec
 //! costs a task (and its memory) only once its host can nearly take it.
 
-pub(crate) mod hosts;
+pub mod hosts;
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
