@@ -48,9 +48,14 @@ impl Forwarder {
     /// An input that changed since the output was written.
     pub async fn run(mut self) -> anyhow::Result<Skipped> {
         let mut skipped = Skipped::default();
+        // On `--resume`, nothing is sent or written until the input has been
+        // read past the last position the output has a record for: a
+        // changed input is found there, and must leave the output untouched.
+        let hold_through = self.done.last_position();
+        let mut held = Vec::new();
         loop {
             let mut batch = tokio::select! {
-                () = self.stop.cancelled() => break,
+                () = self.stop.cancelled() => return Ok(skipped),
                 batch = self.items.recv() => match batch {
                     Some(batch) => batch,
                     None => break,
@@ -58,9 +63,20 @@ impl Forwarder {
             };
             let decided = self.decide(&mut batch, &mut skipped)?;
             for step in decided {
-                if !self.dispatch(step).await {
-                    return Ok(skipped);
+                if hold_through.is_some_and(|last| step.index() <= last) && held.len() < MAX_HELD {
+                    held.push(step);
+                    continue;
                 }
+                for step in held.drain(..).chain([step]) {
+                    if !self.dispatch(step).await {
+                        return Ok(skipped);
+                    }
+                }
+            }
+        }
+        for step in held {
+            if !self.dispatch(step).await {
+                break;
             }
         }
         Ok(skipped)
@@ -136,6 +152,23 @@ enum Step {
     Write(volley::Outcome),
     Skip(u64),
 }
+
+impl Step {
+    fn index(&self) -> u64 {
+        match self {
+            Step::Send(spec) => spec.index,
+            Step::Write(record) => record.index,
+            Step::Skip(index) => *index,
+        }
+    }
+}
+
+/// The most items held back on `--resume` (see [`Forwarder::run`]): the
+/// requests left unfinished before the last recorded position are few (those
+/// in flight when the first run ended), unless the output came from another
+/// input; past this many, the items go on and a change found later stops
+/// the run after they were sent.
+const MAX_HELD: usize = 65_536;
 
 fn url_of(item: &Item) -> &str {
     match item {

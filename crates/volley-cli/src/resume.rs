@@ -117,6 +117,13 @@ impl Done {
             .is_some_and(|word| word & (1 << (index % 64)) != 0)
     }
 
+    /// The highest input position with a record without id: until the
+    /// input has been read that far, it may yet turn out to have changed.
+    pub fn last_position(&self) -> Option<u64> {
+        let (&word, &bits) = self.positions.iter().max_by_key(|(word, _)| **word)?;
+        Some(word * 64 + 63 - u64::from(bits.leading_zeros()))
+    }
+
     fn add(&mut self, record: &RecordKey) {
         self.records += 1;
         self.keys.insert(Key::of(
@@ -261,6 +268,26 @@ mod tests {
         r#"{"index":0,"id":null,"method":"GET","url":"http://a.test/0","status":200,"ok":true}"#;
     const B: &str =
         r#"{"index":1,"id":"b","method":"POST","url":"http://a.test/1","status":201,"ok":true}"#;
+
+    #[test]
+    fn last_position_is_the_highest_index_without_id() {
+        let mut done = Done::default();
+        assert_eq!(done.last_position(), None);
+        let record = |index: u64, id: Option<&str>| RecordKey {
+            index,
+            id: id.map(str::to_owned),
+            method: "GET".to_owned(),
+            url: format!("http://a.test/{index}"),
+        };
+        done.add(&record(9_000, Some("with an id")));
+        assert_eq!(done.last_position(), None, "ids say nothing of positions");
+        for index in [5, 0, 200, 63, 64, 191] {
+            done.add(&record(index, None));
+        }
+        assert_eq!(done.last_position(), Some(200));
+        done.add(&record(u64::MAX, None));
+        assert_eq!(done.last_position(), Some(u64::MAX));
+    }
 
     fn file_with(content: &[u8]) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().expect("temp dir");

@@ -449,3 +449,49 @@ fn resume_with_a_changed_input_is_refused() {
     );
     assert_eq!(testbed.journal().total(), 5, "nothing was sent");
 }
+
+/// The first run ended with item 1 unfinished (in flight when it was
+/// killed) and the other 199 recorded; the input then changed at item 150,
+/// batches after item 1. The change is found only at item 150, but item 1
+/// must not be sent before it: the refusal leaves the output and the server
+/// untouched.
+#[test]
+fn a_changed_input_is_refused_before_anything_is_sent() {
+    let testbed = Testbed::start();
+    let input = Input::lines((0..200).map(|i| testbed.url(&format!("/json/{i}"))));
+    let first = run_on(&input, &[]);
+    assert_eq!(first.code, Some(0), "stderr: {}", first.stderr);
+    let out = input.sibling("out.jsonl");
+    let unfinished: String = std::fs::read_to_string(&out)
+        .expect("read the output")
+        .lines()
+        .filter(|line| !line.contains(r#""index":1,"#))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_eq!(unfinished.lines().count(), 199);
+    std::fs::write(&out, &unfinished).expect("write the output");
+    let changed = Input::lines((0..200).map(|i| {
+        let n = if i == 150 { 9_999 } else { i };
+        testbed.url(&format!("/json/{n}"))
+    }));
+    std::fs::copy(changed.path(), input.path()).expect("change the input");
+
+    let run = run_on(&input, &["--resume"]);
+    assert_eq!(run.code, Some(2), "stderr: {}", run.stderr);
+    assert!(
+        run.stderr.contains("input item 150"),
+        "stderr: {}",
+        run.stderr
+    );
+    let now = std::fs::read_to_string(&out).expect("read");
+    assert!(
+        now == unfinished,
+        "the file changed: {} lines, was 199",
+        now.lines().count()
+    );
+    assert_eq!(
+        testbed.journal().total(),
+        200,
+        "item 1 was not sent: only the first run's requests"
+    );
+}
