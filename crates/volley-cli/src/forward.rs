@@ -63,6 +63,10 @@ impl Forwarder {
             };
             let decided = self.decide(&mut batch, &mut skipped)?;
             for step in decided {
+                if matches!(step, Step::Skip(_)) && self.window.is_none() {
+                    // Only ordered output needs to hear of skips.
+                    continue;
+                }
                 if hold_through.is_some_and(|last| step.index() <= last) && held.len() < MAX_HELD {
                     held.push(step);
                     continue;
@@ -126,8 +130,6 @@ impl Forwarder {
         match step {
             Step::Send(spec) => self.specs.send(spec).await.is_ok(),
             Step::Write(record) => self.records.send(Entry::Record(record)).await.is_ok(),
-            // Only ordered output needs to hear of skips.
-            Step::Skip(_) if self.window.is_none() => true,
             Step::Skip(index) => self.records.send(Entry::Skip(index)).await.is_ok(),
         }
     }
@@ -163,11 +165,11 @@ impl Step {
     }
 }
 
-/// The most items held back on `--resume` (see [`Forwarder::run`]): the
+/// The most items held back on `--resume` (see [`Forwarder::run`]). The
 /// requests left unfinished before the last recorded position are few (those
-/// in flight when the first run ended), unless the output came from another
-/// input; past this many, the items go on and a change found later stops
-/// the run after they were sent.
+/// in flight when the first run ended), but with `--ordered` the skips of
+/// finished ones are held too. Past this many, the items go on, and a change
+/// found later stops the run after they were sent.
 const MAX_HELD: usize = 65_536;
 
 fn url_of(item: &Item) -> &str {
