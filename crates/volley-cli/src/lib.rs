@@ -50,6 +50,16 @@ const RECORD_BATCH: usize = 256;
 const RECORD_BATCH_BYTES: u64 = 1 << 20;
 /// Batches waiting for the writer thread.
 const RECORD_BATCHES: usize = 8;
+
+/// The body bytes a record holds in memory: what [`RECORD_BATCH_BYTES`]
+/// bounds. A body that was discarded (`--body none`) or saved to a file
+/// (`--save-dir`) is no longer held, however large it was.
+fn held(record: &volley::Outcome) -> u64 {
+    let body = record.body.as_ref().map_or(0, |b| b.get().len());
+    let base64 = record.body_base64.as_ref().map_or(0, String::len);
+    let raw = record.raw_body.as_ref().map_or(0, |r| r.bytes.len());
+    (body + base64 + raw) as u64
+}
 /// How long a batch may wait for more records before it is handed on: short
 /// enough that nobody watching the output notices, long enough that a fast
 /// run hands on hundreds of records at a time.
@@ -370,7 +380,7 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
                         // requests finish one at a time, handing each on alone
                         // would wake the writer for every record.
                         let linger = tokio::time::Instant::now() + RECORD_LINGER;
-                        let mut bytes = outcome.bytes;
+                        let mut bytes = held(&outcome);
                         let mut batch = vec![outcome];
                         let mut ended = false;
                         while batch.len() < RECORD_BATCH && bytes < RECORD_BATCH_BYTES {
@@ -383,7 +393,7 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
                             };
                             match next {
                                 Some(outcome) => {
-                                    bytes += outcome.bytes;
+                                    bytes += held(&outcome);
                                     batch.push(outcome);
                                 }
                                 None => {
@@ -525,4 +535,29 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
         }
     }
     Ok(Report { exit, tally })
+}
+
+#[cfg(test)]
+mod tests {
+    use volley::{ErrorKind, Outcome, RawBody, RequestSpec};
+
+    use super::held;
+
+    /// A batch is bounded by the bodies its records hold, not by the bytes
+    /// received: 500 discarded 1 MiB bodies must go to the writer in a few
+    /// batches, not one each.
+    #[test]
+    fn held_counts_only_bodies_kept_in_the_record() {
+        let spec = RequestSpec::get("http://a.test/big");
+        let mut record = Outcome::failed(&spec, ErrorKind::Connect, "stand-in");
+        record.bytes = 1 << 20;
+        assert_eq!(held(&record), 0, "--body none: nothing held");
+        record.body_base64 = Some("QUJD".to_owned());
+        record.raw_body = Some(Box::new(RawBody {
+            bytes: bytes::Bytes::from_static(b"ABC"),
+            content_type: None,
+        }));
+        record.body = serde_json::value::RawValue::from_string("\"ABC\"".to_owned()).ok();
+        assert_eq!(held(&record), 4 + 3 + 5);
+    }
 }
