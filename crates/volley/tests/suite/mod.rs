@@ -9,6 +9,10 @@ mod api;
 mod bodies;
 /// FAULTS.md rows 1–14 and 18: transport faults and broken responses.
 mod faults;
+/// HTTP/2: the same contract over h2: one connection, limits, Retry-After, bodies.
+mod h2;
+/// The HTTP/2 origin the `h2` tests run against.
+mod h2_origin;
 /// FAULTS.md row 22: global and per-host concurrency limits, seen by the server.
 mod limits;
 /// FAULTS.md rows 7, 8, 21, 23, 24: Retry-After, host pauses, stale connections, retry budget, rates, no head-of-line blocking.

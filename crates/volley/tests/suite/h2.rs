@@ -1,0 +1,158 @@
+//! HTTP/2: volley offers ALPN `h2` on every `https` connection, so against
+//! an origin that speaks it (`h2_origin`) every request goes over HTTP/2.
+//! The same contract holds as over HTTP/1.1 — one record per request, the
+//! limits, retries, body cap and decoding — and HTTP/2's own failures (a
+//! reset stream, a GOAWAY) are classified and retried by the same rules.
+
+use http::Version;
+use volley::{Client, ClientBuilder, ErrorKind, RequestSpec};
+
+use super::h2_origin::{text, H2Origin};
+use super::support::{assert_failed, assert_ok, check, fast, fetch, get};
+
+/// A builder that trusts `origin`'s certificate, with short timeouts.
+fn trusting(origin: &H2Origin) -> ClientBuilder {
+    fast().add_root_certificate_pem(origin.pem())
+}
+
+fn client_for(origin: &H2Origin) -> Client {
+    trusting(origin).build().expect("valid settings")
+}
+
+/// A GET over HTTP/2: the server saw HTTP/2, the record is the usual one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_over_h2_has_the_usual_record() {
+    let origin = H2Origin::start();
+    let outcome = get(&client_for(&origin), &origin.url("/json/7")).await;
+    assert_ok(&outcome, 200, 1);
+    let record = check(&outcome);
+    assert_eq!(record["body"]["id"], 7, "{record}");
+    assert_eq!(record["method"], "GET", "{record}");
+    assert_eq!(record["url"], origin.url("/json/7"), "{record}");
+    assert_eq!(outcome.bytes, br#"{"id":7}"#.len() as u64);
+    let arrivals = origin.arrivals();
+    assert_eq!(arrivals.len(), 1);
+    assert_eq!(arrivals[0].version, Version::HTTP_2, "{arrivals:?}");
+}
+
+/// 200 requests at concurrency 64 to one HTTP/2 origin: all succeed, one
+/// record each, all over HTTP/2, multiplexed on one connection or a few.
+///
+/// The server accepts more connections than it uses: until a handshake has
+/// negotiated `h2`, hyper's pool cannot know the origin multiplexes, so each
+/// of the first requests starts a connection of its own, and those that
+/// lose the race to `h2` are closed unused. That burst is bounded by the
+/// concurrency; more would mean connections were not shared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_requests_share_one_connection() {
+    const CONCURRENCY: usize = 64;
+    let origin = H2Origin::start();
+    let client = trusting(&origin)
+        .concurrency(CONCURRENCY)
+        .build()
+        .expect("valid settings");
+    let specs: Vec<RequestSpec> = (0..200u64)
+        .map(|i| RequestSpec::get(origin.url(&format!("/json/{i}"))).with_index(i))
+        .collect();
+    let outcomes = client.gather(specs).await;
+    assert_eq!(outcomes.len(), 200);
+    for (i, outcome) in outcomes.iter().enumerate() {
+        assert_ok(outcome, 200, 1);
+        assert_eq!(outcome.index, i as u64);
+        assert_eq!(check(outcome)["body"]["id"], i, "{outcome:?}");
+    }
+    let arrivals = origin.arrivals();
+    assert_eq!(arrivals.len(), 200, "each request arrived once");
+    assert!(arrivals.iter().all(|a| a.version == Version::HTTP_2));
+    // Nearly always one; a second when a losing handshake finishes after
+    // the winner's connection was pooled and takes `h2` for itself.
+    let busy = origin.busy_connections().len();
+    assert!(busy <= 8, "{busy} connections carried requests: not shared");
+    let accepted = origin.accepted();
+    assert!(
+        (1..=CONCURRENCY).contains(&accepted),
+        "{accepted} connections accepted for {CONCURRENCY} concurrent requests"
+    );
+}
+
+/// FAULTS row 22 over HTTP/2: many streams can share a connection, but
+/// `per_host` still bounds how many requests the origin handles at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_host_limit_holds_over_h2() {
+    const PER_HOST: usize = 4;
+    let origin = H2Origin::start();
+    let client = trusting(&origin)
+        .concurrency(32)
+        .per_host(PER_HOST)
+        .build()
+        .expect("valid settings");
+    let specs: Vec<RequestSpec> = (0..40u64)
+        .map(|i| RequestSpec::get(origin.url(&format!("/delay/20/{i}"))).with_index(i))
+        .collect();
+    for outcome in client.gather(specs).await {
+        assert_ok(&outcome, 200, 1);
+    }
+    let high = origin.max_in_flight();
+    assert!(high <= PER_HOST, "{high} in flight, limit {PER_HOST}");
+    assert!(high >= 2, "only {high} in flight: no concurrency at all?");
+}
+
+/// FAULTS rows 7 and 9 over HTTP/2: a 503 with `Retry-After: 1` is
+/// retried after at least the second the server asked for (the quick
+/// backoff alone would be ≤ 10 ms), and the retry succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_honoured_over_h2() {
+    let origin = H2Origin::start();
+    let path = "/status/503/1/1";
+    let outcome = get(&client_for(&origin), &origin.url(path)).await;
+    assert_ok(&outcome, 200, 2);
+    assert!(outcome.elapsed_ms >= 1000.0, "{} ms", outcome.elapsed_ms);
+    assert_eq!(origin.count("GET", path), 2);
+
+    // A POST gets the 503 as its record: not retried without a key.
+    let post = fetch(
+        &client_for(&origin),
+        RequestSpec::new("POST", origin.url("/status/503/9/1")).with_body("{}"),
+    )
+    .await;
+    let record = check(&post);
+    assert_eq!(record["status"], 503, "{record}");
+    assert_eq!(record["attempts"], 1, "{record}");
+    assert_eq!(origin.count("POST", "/status/503/9/1"), 1);
+}
+
+/// FAULTS rows 13 and 14 over HTTP/2: the body cap holds for a declared
+/// length, for a body of unknown length, and after gzip decoding; under the
+/// cap, gzip is decoded to exactly the text that was sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_cap_and_gzip_over_h2() {
+    const CAP: u64 = 100_000;
+    let origin = H2Origin::start();
+    let client = trusting(&origin)
+        .max_body(CAP)
+        .build()
+        .expect("valid settings");
+
+    let gzip = get(&client, &origin.url("/gzip/60000")).await;
+    assert_ok(&gzip, 200, 1);
+    assert_eq!(gzip.bytes, 60_000);
+    assert_eq!(
+        gzip.text().as_deref().map(str::as_bytes),
+        Some(&text(60_000)[..])
+    );
+
+    let under = get(&client, &origin.url("/stream/90000")).await;
+    assert_ok(&under, 200, 1);
+    assert_eq!(under.bytes, 90_000);
+
+    let declared = get(&client, &origin.url("/large/200000")).await;
+    let message = assert_failed(&declared, ErrorKind::TooLarge, 1);
+    assert!(message.contains("Content-Length 200000"), "{message}");
+
+    for path in ["/stream/200000", "/gzip/500000"] {
+        let outcome = get(&client, &origin.url(path)).await;
+        let message = assert_failed(&outcome, ErrorKind::TooLarge, 1);
+        assert!(message.contains("passed the cap"), "{path}: {message}");
+        assert_eq!(origin.count("GET", path), 1, "{path}: not retried");
+    }
+}

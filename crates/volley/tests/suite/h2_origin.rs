@@ -1,0 +1,447 @@
+//! An HTTP/2 origin for the `h2` tests: hyper's server over rustls, offering
+//! only ALPN `h2`, with a self-signed certificate made when it starts, on
+//! 127.0.0.1 with a port chosen by the OS.
+//!
+//! The testbed speaks HTTP/1.1 only; this is the smallest server that lets
+//! the suite see what volley does over HTTP/2. Like the testbed it runs on
+//! its own thread and runtime and keeps a journal: the TCP connections it
+//! accepted, and for every request its path, method, protocol version, the
+//! connection it came on, and the in-flight high-water mark.
+//!
+//! Routes (a path chooses the behaviour; `n` and `ms` are numbers):
+//! - `/json/n`: `{"id": n}`;
+//! - `/delay/ms`: the same JSON after `ms` milliseconds;
+//! - `/status/code/times/secs`: the first `times` arrivals get `code` with
+//!   `Retry-After: secs`, later ones `{"ok": true}`;
+//! - `/large/n`: `n` bytes of text with a `Content-Length`;
+//! - `/stream/n`: `n` bytes of text in 16 KiB frames, with no length;
+//! - `/gzip/n`: [`text`]`(n)` gzipped, with `Content-Encoding: gzip`;
+//! - `/reset/reason/times`: the first `times` arrivals are answered with
+//!   `RST_STREAM(reason)`, `reason` one of `refused`, `internal`, `cancel`;
+//!   later ones with `{"ok": true}`;
+//! - `/cut/n`: `Content-Length: 2n`, `n` bytes, and 50 ms later
+//!   `RST_STREAM(INTERNAL_ERROR)`.
+//!
+//! With [`H2Options::goaway_after`], a connection that has received that many
+//! requests starts a graceful shutdown: a GOAWAY, the requests it admitted
+//! run to their end, and then the connection closes.
+
+use std::convert::Infallible;
+use std::io::Write as _;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use futures_util::{stream, StreamExt as _};
+use http::{Method, Request, Response, StatusCode, Version};
+use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::server::conn::http2;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, Notify};
+use tokio_rustls::TlsAcceptor;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Body = BoxBody<Bytes, BoxError>;
+
+/// How the origin behaves beyond its routes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct H2Options {
+    /// Each connection sends GOAWAY (a graceful shutdown) once it has
+    /// received this many requests.
+    pub goaway_after: Option<usize>,
+}
+
+/// One request, as the origin saw it arrive.
+#[derive(Clone, Debug)]
+pub struct Arrival {
+    pub method: Method,
+    pub path: String,
+    pub version: Version,
+    /// Which accepted connection (0, 1, …) carried it.
+    pub connection: usize,
+}
+
+/// What the origin saw.
+#[derive(Default)]
+struct Journal {
+    /// TCP connections accepted, whether or not they carried a request.
+    accepted: AtomicUsize,
+    arrivals: Mutex<Vec<Arrival>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+/// A running HTTP/2 origin; stopped when dropped.
+pub struct H2Origin {
+    addr: SocketAddr,
+    pem: String,
+    journal: Arc<Journal>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl H2Origin {
+    /// An origin with the default options.
+    pub fn start() -> H2Origin {
+        H2Origin::start_with(H2Options::default())
+    }
+
+    /// An origin with `options`.
+    pub fn start_with(options: H2Options) -> H2Origin {
+        let (acceptor, pem) = certificate();
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .expect("binding 127.0.0.1:0 must work on any test machine");
+        listener
+            .set_nonblocking(true)
+            .expect("tokio needs a non-blocking listener");
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        let journal = Arc::new(Journal::default());
+        let (stop, stopped) = oneshot::channel();
+        let shared = Arc::clone(&journal);
+        let thread = std::thread::Builder::new()
+            .name(format!("h2-origin-{}", addr.port()))
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a current-thread runtime");
+                // Ends on the stop signal (or its sender dropped); dropping
+                // the runtime then ends every connection's task.
+                runtime.block_on(async move {
+                    let listener =
+                        TcpListener::from_std(listener).expect("a non-blocking std listener");
+                    tokio::select! {
+                        _ = stopped => {}
+                        () = accept(listener, acceptor, shared, options) => {}
+                    }
+                });
+            })
+            .expect("spawning the origin's thread");
+        H2Origin {
+            addr,
+            pem,
+            journal,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// `https://127.0.0.1:PORT` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.addr)
+    }
+
+    /// The self-signed certificate in PEM, to trust it.
+    pub fn pem(&self) -> &str {
+        &self.pem
+    }
+
+    /// TCP connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.journal.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn arrivals(&self) -> Vec<Arrival> {
+        lock(&self.journal.arrivals).clone()
+    }
+
+    /// How many requests for `path` arrived with `method`.
+    pub fn count(&self, method: &str, path: &str) -> usize {
+        lock(&self.journal.arrivals)
+            .iter()
+            .filter(|a| a.method == method && a.path == path)
+            .count()
+    }
+
+    /// The connections that carried at least one request, without repeats.
+    pub fn busy_connections(&self) -> Vec<usize> {
+        let mut ids: Vec<usize> = self.arrivals().iter().map(|a| a.connection).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// The most requests that were being handled at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.journal.max_in_flight.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for H2Origin {
+    fn drop(&mut self) {
+        // The thread may already have ended (its receiver gone): then the
+        // send fails, and that is fine.
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let joined = thread.join();
+            if !std::thread::panicking() {
+                joined.expect("the origin's thread did not panic");
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A handler that panicked fails its own test; the data stays usable.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A fresh key and a certificate for `127.0.0.1` and `localhost` signed by
+/// it; rustls serving it with ALPN `h2` only; the certificate in PEM.
+fn certificate() -> (TlsAcceptor, String) {
+    let key = rcgen::KeyPair::generate().expect("generating a key");
+    let params =
+        rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .expect("fixed, valid names");
+    let cert = params.self_signed(&key).expect("signing the certificate");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("the provider's default protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], key_der)
+        .expect("a certificate matching its key");
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let text = base64::engine::general_purpose::STANDARD.encode(cert.der());
+    let lines: Vec<&str> = text
+        .as_bytes()
+        .chunks(64)
+        .map(|line| std::str::from_utf8(line).expect("base64 is ASCII"))
+        .collect();
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    );
+    (TlsAcceptor::from(Arc::new(config)), pem)
+}
+
+/// Accepts connections until the runtime ends, each served on its own task.
+async fn accept(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    journal: Arc<Journal>,
+    options: H2Options,
+) {
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let connection = journal.accepted.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(serve(
+            tcp,
+            connection,
+            acceptor.clone(),
+            Arc::clone(&journal),
+            options,
+        ));
+    }
+}
+
+/// Serves one connection: TLS, then HTTP/2 until the client leaves or, with
+/// `goaway_after`, a graceful shutdown after that many requests.
+async fn serve(
+    tcp: tokio::net::TcpStream,
+    connection: usize,
+    acceptor: TlsAcceptor,
+    journal: Arc<Journal>,
+    options: H2Options,
+) {
+    // A client that gives up during the handshake is no error of ours.
+    let Ok(tls) = acceptor.accept(tcp).await else {
+        return;
+    };
+    // Notified (once, by the handler of the request that reaches the
+    // count) when this connection should go away.
+    let go_away = Arc::new(Notify::new());
+    let received = Arc::new(AtomicUsize::new(0));
+    let service = {
+        let go_away = Arc::clone(&go_away);
+        service_fn(move |request| {
+            let number = received.fetch_add(1, Ordering::SeqCst) + 1;
+            if options.goaway_after == Some(number) {
+                go_away.notify_one();
+            }
+            handle(request, connection, Arc::clone(&journal))
+        })
+    };
+    let conn =
+        http2::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(tls), service);
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        // The client closed the connection, or it failed: either way, done.
+        _ = conn.as_mut() => return,
+        () = go_away.notified() => {}
+    }
+    conn.as_mut().graceful_shutdown();
+    let _ = conn.await;
+}
+
+/// Lowers the in-flight count when a handler ends, however it ends.
+struct InFlight(Arc<Journal>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Records the request, then answers it by its path.
+async fn handle(
+    request: Request<Incoming>,
+    connection: usize,
+    journal: Arc<Journal>,
+) -> Result<Response<Body>, h2::Error> {
+    let path = request.uri().path().to_owned();
+    let earlier = {
+        let mut arrivals = lock(&journal.arrivals);
+        let earlier = arrivals.iter().filter(|a| a.path == path).count();
+        arrivals.push(Arrival {
+            method: request.method().clone(),
+            path: path.clone(),
+            version: request.version(),
+            connection,
+        });
+        earlier
+    };
+    let now = journal.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    journal.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let _in_flight = InFlight(journal);
+
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let number = |i: usize| -> u64 {
+        segments
+            .get(i)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("{path}: segment {i} must be a number"))
+    };
+    let ok = || json(StatusCode::OK, r#"{"ok":true}"#.to_owned());
+    let response = match segments[0] {
+        "json" => json(StatusCode::OK, format!(r#"{{"id":{}}}"#, number(1))),
+        "delay" => {
+            tokio::time::sleep(Duration::from_millis(number(1))).await;
+            json(StatusCode::OK, format!(r#"{{"id":{}}}"#, number(1)))
+        }
+        "status" if earlier < number(2) as usize => {
+            let code = u16::try_from(number(1)).expect("a status code");
+            let mut response = json(
+                StatusCode::from_u16(code).expect("a status code"),
+                r#"{"ok":false}"#.to_owned(),
+            );
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                number(3).to_string().parse().expect("digits"),
+            );
+            response
+        }
+        "reset" if earlier < number(2) as usize => {
+            let reason = match segments[1] {
+                "refused" => h2::Reason::REFUSED_STREAM,
+                "internal" => h2::Reason::INTERNAL_ERROR,
+                "cancel" => h2::Reason::CANCEL,
+                other => panic!("{path}: no reset reason {other}"),
+            };
+            // hyper answers a service's error with RST_STREAM, taking the
+            // reason from the h2 error it finds in it.
+            return Err(h2::Error::from(reason));
+        }
+        "status" | "reset" => ok(),
+        "large" => text_response(Full::new(text(number(1))).map_err(never).boxed()),
+        "stream" => {
+            let frames: Vec<Result<Frame<Bytes>, BoxError>> = text(number(1))
+                .chunks(16 * 1024)
+                .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))
+                .collect();
+            text_response(BodyExt::boxed(StreamBody::new(stream::iter(frames))))
+        }
+        "gzip" => {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            encoder
+                .write_all(&text(number(1)))
+                .expect("writing to memory");
+            let gzipped = encoder.finish().expect("writing to memory");
+            let mut response =
+                text_response(Full::new(Bytes::from(gzipped)).map_err(never).boxed());
+            response.headers_mut().insert(
+                http::header::CONTENT_ENCODING,
+                http::HeaderValue::from_static("gzip"),
+            );
+            response
+        }
+        "cut" => {
+            let n = number(1);
+            let data = stream::once(async move { Ok(Frame::data(text(n))) });
+            // A body error: hyper resets the stream (INTERNAL_ERROR). It
+            // comes a moment later, as a reset would mid-body: a reset that
+            // overtakes the headers in the client's queue drops them.
+            let cut = stream::once(async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Err::<Frame<Bytes>, BoxError>("cut short on purpose".into())
+            });
+            let mut response = text_response(BodyExt::boxed(StreamBody::new(data.chain(cut))));
+            response.headers_mut().insert(
+                http::header::CONTENT_LENGTH,
+                (2 * n).to_string().parse().expect("digits"),
+            );
+            response
+        }
+        _ => json(
+            StatusCode::NOT_FOUND,
+            r#"{"error":"no such route"}"#.to_owned(),
+        ),
+    };
+    Ok(response)
+}
+
+fn never(never: Infallible) -> BoxError {
+    match never {}
+}
+
+fn json(status: StatusCode, body: String) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(body)).map_err(never).boxed());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn text_response(body: Body) -> Response<Body> {
+    let mut response = Response::new(body);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain"),
+    );
+    response
+}
+
+/// `n` bytes of printable text: numbered lines, so a body that was cut,
+/// doubled or shuffled does not compare equal.
+pub fn text(n: u64) -> Bytes {
+    let n = usize::try_from(n).expect("a test body fits in memory");
+    let mut out = Vec::with_capacity(n + 32);
+    let mut line = 0u64;
+    while out.len() < n {
+        out.extend_from_slice(format!("line {line:08}\n").as_bytes());
+        line += 1;
+    }
+    out.truncate(n);
+    Bytes::from(out)
+}
