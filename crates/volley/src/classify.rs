@@ -2,9 +2,11 @@
 //!
 //! An error from the HTTP stack is a chain: `hyper_util`'s client error → a
 //! connector error → `std::io::Error` → maybe a `rustls` error inside it;
-//! or, while a body is read, `hyper::Error` → maybe an I/O error. The kind is
-//! decided by the most specific cause found anywhere in that chain (our
-//! resolver's [`DnsError`], a `rustls::Error`, a `hyper::Error`), then by a
+//! or, while a body is read, `hyper::Error` → maybe an I/O error; over
+//! HTTP/2, `hyper::Error` → an `h2::Error` (a reset stream, a GOAWAY). The
+//! kind is decided by the most specific cause found anywhere in that chain
+//! (our resolver's [`DnsError`], a `rustls::Error`, a `hyper::Error`, an
+//! `h2::Error` from the server), then by a
 //! timeout while connecting (our connector's [`ConnectTimeout`] or an I/O
 //! `TimedOut` under a connect error), then by the `io::ErrorKind` of an I/O
 //! cause, and only then by whether it happened while connecting.
@@ -27,7 +29,9 @@ use crate::resolve::DnsError;
 pub(crate) struct Classified {
     pub kind: ErrorKind,
     pub message: String,
-    /// The connection was never made, so the server cannot have seen the request.
+    /// The server cannot have acted on the request: the connection was
+    /// never made, or an HTTP/2 server said it did not process the stream
+    /// (`REFUSED_STREAM`, or a GOAWAY whose last stream is below it).
     pub never_sent: bool,
 }
 
@@ -72,6 +76,9 @@ pub(crate) fn classify(err: &(dyn StdError + 'static), connect_timeout: Duration
         }
         if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
             return found(ErrorKind::Tls, true, format!("TLS handshake failed: {tls}"));
+        }
+        if let Some(classified) = cause.downcast_ref::<h2::Error>().and_then(from_h2) {
+            return classified;
         }
         if let Some(h) = cause.downcast_ref::<hyper::Error>() {
             if h.is_parse() || h.is_parse_status() {
@@ -139,6 +146,43 @@ pub(crate) fn classify(err: &(dyn StdError + 'static), connect_timeout: Duration
         );
     }
     found(ErrorKind::Protocol, false, innermost)
+}
+
+/// An HTTP/2 stream ended by the server: reset (`RST_STREAM`), or left out
+/// of the connection by a GOAWAY. Errors h2 found itself (a malformed frame)
+/// or that carry an I/O error are left to the rest of [`classify`].
+///
+/// Two answers say the request was not processed, so that it may be sent
+/// again whatever its method (RFC 9113 §8.7): `REFUSED_STREAM`, and a
+/// GOAWAY received while the stream was open or being opened, which h2
+/// reports only to streams above the GOAWAY's last stream id (a stream the
+/// server admitted and then lost ends with an I/O error instead).
+fn from_h2(err: &h2::Error) -> Option<Classified> {
+    if !err.is_remote() {
+        return None;
+    }
+    let reason = err.reason().unwrap_or(h2::Reason::INTERNAL_ERROR);
+    let (never_sent, message) = if err.is_go_away() {
+        (
+            true,
+            format!("the server closed the HTTP/2 connection before processing the request (GOAWAY {reason:?})"),
+        )
+    } else if reason == h2::Reason::REFUSED_STREAM {
+        (
+            true,
+            "the server refused the HTTP/2 stream before processing it (REFUSED_STREAM)".to_owned(),
+        )
+    } else {
+        (
+            false,
+            format!("the server reset the HTTP/2 stream ({reason:?})"),
+        )
+    };
+    Some(Classified {
+        kind: ErrorKind::Reset,
+        message,
+        never_sent,
+    })
 }
 
 fn from_io_kind(kind: io::ErrorKind, detail: &str) -> Option<Classified> {

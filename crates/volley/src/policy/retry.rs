@@ -4,8 +4,9 @@
 //! - transient transport failures (connect, timeout, reset, protocol) and the
 //!   statuses 408, 429, 500, 502, 503, 504 are retried, up to `max_retries`;
 //! - a non-idempotent request (POST, PATCH, unknown methods) is retried only
-//!   when it provably never left (the connection was never made), when it
-//!   carries `Idempotency-Key`, or when the user opted in;
+//!   when it provably never left (the connection was never made) or the
+//!   server said it did not process it (HTTP/2 `REFUSED_STREAM` or GOAWAY),
+//!   when it carries `Idempotency-Key`, or when the user opted in;
 //! - the delay is the jittered backoff, or the server's `Retry-After` when it
 //!   sent one on a 429 or 503; a `Retry-After` above `max_retry_after` makes
 //!   the failure final at once rather than sleeping for it.
@@ -43,8 +44,9 @@ impl Default for RetryPolicy {
 /// What went wrong with one attempt, as the policy needs to know it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Failure<'a> {
-    /// No response. `never_sent` is true when the connection was never made,
-    /// so the server cannot have seen the request.
+    /// No response. `never_sent` is true when the server cannot have acted
+    /// on the request: the connection was never made, or an HTTP/2 server
+    /// said it did not process it.
     Transport { kind: ErrorKind, never_sent: bool },
     /// A response with a status, and its `Retry-After` header if any.
     Status {

@@ -7,7 +7,7 @@
 use http::Version;
 use volley::{Client, ClientBuilder, ErrorKind, RequestSpec};
 
-use super::h2_origin::{text, H2Origin};
+use super::h2_origin::{text, GoawayOrigin, H2Options, H2Origin};
 use super::support::{assert_failed, assert_ok, check, fast, fetch, get};
 
 /// A builder that trusts `origin`'s certificate, with short timeouts.
@@ -154,5 +154,129 @@ async fn body_cap_and_gzip_over_h2() {
         let message = assert_failed(&outcome, ErrorKind::TooLarge, 1);
         assert!(message.contains("passed the cap"), "{path}: {message}");
         assert_eq!(origin.count("GET", path), 1, "{path}: not retried");
+    }
+}
+
+/// A graceful GOAWAY every 10 requests while 16 are in flight: the streams
+/// the server had admitted finish on the old connection, the rest go on
+/// new ones, and every request completes exactly once, GET and POST alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn goaway_mid_run_loses_and_repeats_nothing() {
+    let origin = H2Origin::start_with(H2Options {
+        goaway_after: Some(10),
+    });
+    let client = trusting(&origin)
+        .concurrency(16)
+        .build()
+        .expect("valid settings");
+    for method in ["GET", "POST"] {
+        let specs: Vec<RequestSpec> = (0..100u64)
+            .map(|i| {
+                RequestSpec::new(method, origin.url(&format!("/delay/10/{method}{i}")))
+                    .with_body("{}")
+                    .with_index(i)
+            })
+            .collect();
+        let outcomes = client.gather(specs).await;
+        assert_eq!(outcomes.len(), 100);
+        for (i, outcome) in outcomes.iter().enumerate() {
+            // A request the client sent as the GOAWAY came is refused
+            // unprocessed and sent again, POST too: more than one attempt,
+            // but one arrival (below).
+            let record = check(outcome);
+            assert_eq!(record["ok"], true, "{record}");
+            assert_eq!(record["status"], 200, "{record}");
+            assert_eq!(outcome.index, i as u64);
+        }
+    }
+    let arrivals = origin.arrivals();
+    let twice: Vec<_> = arrivals
+        .iter()
+        .filter(|a| arrivals.iter().filter(|b| b.path == a.path).count() > 1)
+        .collect();
+    assert!(twice.is_empty(), "arrived more than once: {twice:?}");
+    assert_eq!(arrivals.len(), 200);
+    // A connection goes away after its 10th request, taking at most the
+    // others already sent (about 15 with 16 in flight): without GOAWAY one
+    // connection would carry all 200, with it each carries a few dozen.
+    let busy = origin.busy_connections().len();
+    assert!(busy >= 4, "{busy} connections carried 200 requests");
+}
+
+/// FAULTS row 3 over HTTP/2: the server resets the stream
+/// (`RST_STREAM(INTERNAL_ERROR)`) before answering. That is a `reset`, as a
+/// TCP reset is over HTTP/1.1: the GET is retried, the POST was delivered
+/// and is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_stream_is_retried_for_get_not_post() {
+    let origin = H2Origin::start();
+    let client = client_for(&origin);
+    let path = "/reset/internal/99";
+
+    let message = assert_failed(&get(&client, &origin.url(path)).await, ErrorKind::Reset, 4);
+    assert!(message.contains("INTERNAL_ERROR"), "{message}");
+    assert_eq!(origin.count("GET", path), 4);
+
+    let post = fetch(
+        &client,
+        RequestSpec::new("POST", origin.url(path)).with_body("{}"),
+    )
+    .await;
+    assert_failed(&post, ErrorKind::Reset, 1);
+    assert_eq!(origin.count("POST", path), 1);
+}
+
+/// `REFUSED_STREAM` says the server did no processing (RFC 9113 §8.7), so a
+/// refused request is retried whatever its method, and succeeds once the
+/// server takes it; refused every time, it ends as a `reset`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_stream_is_retried_for_any_method() {
+    let origin = H2Origin::start();
+    let client = client_for(&origin);
+
+    let outcome = get(&client, &origin.url("/reset/refused/2")).await;
+    assert_ok(&outcome, 200, 3);
+    assert_eq!(origin.count("GET", "/reset/refused/2"), 3);
+
+    let post = |path: &str| RequestSpec::new("POST", origin.url(path)).with_body("{}");
+    let outcome = fetch(&client, post("/reset/refused/1")).await;
+    assert_ok(&outcome, 200, 2);
+    assert_eq!(origin.count("POST", "/reset/refused/1"), 2);
+
+    let outcome = fetch(&client, post("/reset/refused/99")).await;
+    let message = assert_failed(&outcome, ErrorKind::Reset, 4);
+    assert!(message.contains("REFUSED_STREAM"), "{message}");
+    assert_eq!(origin.count("POST", "/reset/refused/99"), 4);
+}
+
+/// FAULTS row 4 over HTTP/2: `Content-Length: 2000`, 1000 bytes, then
+/// `RST_STREAM`. No partial body in the record, the message says what was
+/// expected, and the GET is retried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_mid_body_leaves_no_partial_body() {
+    let origin = H2Origin::start();
+    let outcome = get(&client_for(&origin), &origin.url("/cut/1000")).await;
+    let message = assert_failed(&outcome, ErrorKind::Reset, 4);
+    assert!(message.contains("expected 2000 bytes"), "{message}");
+    assert_eq!(origin.count("GET", "/cut/1000"), 4);
+}
+
+/// A GOAWAY whose last stream id is below the request's says the server did
+/// not process it (RFC 9113 §6.8), so it is retried whatever its method —
+/// the POST too — and ends as a `reset` when every attempt is turned away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_left_out_by_goaway_is_retried_for_any_method() {
+    let origin = GoawayOrigin::start();
+    let client = fast()
+        .add_root_certificate_pem(origin.pem())
+        .build()
+        .expect("valid settings");
+    let mut expected = 0;
+    for method in ["GET", "POST"] {
+        let spec = RequestSpec::new(method, origin.url("/json/1")).with_body("{}");
+        let message = assert_failed(&fetch(&client, spec).await, ErrorKind::Reset, 4);
+        assert!(message.contains("GOAWAY"), "{method}: {message}");
+        expected += 4;
+        assert_eq!(origin.turned_away(), expected, "{method}");
     }
 }

@@ -445,3 +445,143 @@ pub fn text(n: u64) -> Bytes {
     out.truncate(n);
     Bytes::from(out)
 }
+
+/// An HTTP/2 origin that turns every request away unprocessed: it answers
+/// the first HEADERS frame on each connection with `GOAWAY(last stream 0,
+/// NO_ERROR)`, which tells the client that no stream was processed.
+///
+/// hyper's server cannot be made to do this (its GOAWAY always covers every
+/// stream it received), so it speaks the few frames it needs itself: its
+/// SETTINGS, an ACK of the client's, and the GOAWAY; everything else it
+/// reads and ignores.
+pub struct GoawayOrigin {
+    addr: SocketAddr,
+    pem: String,
+    /// HEADERS frames received: requests turned away.
+    turned_away: Arc<AtomicUsize>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl GoawayOrigin {
+    pub fn start() -> GoawayOrigin {
+        let (acceptor, pem) = certificate();
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .expect("binding 127.0.0.1:0 must work on any test machine");
+        listener
+            .set_nonblocking(true)
+            .expect("tokio needs a non-blocking listener");
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        let turned_away = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&turned_away);
+        let (stop, stopped) = oneshot::channel();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a current-thread runtime");
+            runtime.block_on(async move {
+                let listener =
+                    TcpListener::from_std(listener).expect("a non-blocking std listener");
+                let accepting = async {
+                    while let Ok((tcp, _)) = listener.accept().await {
+                        tokio::spawn(turn_away(tcp, acceptor.clone(), Arc::clone(&counter)));
+                    }
+                };
+                tokio::select! {
+                    _ = stopped => {}
+                    () = accepting => {}
+                }
+            });
+        });
+        GoawayOrigin {
+            addr,
+            pem,
+            turned_away,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.addr)
+    }
+
+    pub fn pem(&self) -> &str {
+        &self.pem
+    }
+
+    /// Requests (HEADERS frames) received and turned away.
+    pub fn turned_away(&self) -> usize {
+        self.turned_away.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for GoawayOrigin {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let joined = thread.join();
+            if !std::thread::panicking() {
+                joined.expect("the origin's thread did not panic");
+            }
+        }
+    }
+}
+
+/// One connection of [`GoawayOrigin`]; ends when the client closes it or
+/// sends something that is not HTTP/2.
+async fn turn_away(tcp: tokio::net::TcpStream, acceptor: TlsAcceptor, counter: Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    const SETTINGS: u8 = 0x4;
+    const HEADERS: u8 = 0x1;
+    const ACK: u8 = 0x1;
+    let Ok(mut tls) = acceptor.accept(tcp).await else {
+        return;
+    };
+    // A frame: 24-bit length, type, flags, 31-bit stream id, payload.
+    let frame = |kind: u8, flags: u8, payload: &[u8]| {
+        let len = u32::try_from(payload.len())
+            .expect("a small frame")
+            .to_be_bytes();
+        let mut out = vec![len[1], len[2], len[3], kind, flags, 0, 0, 0, 0];
+        out.extend_from_slice(payload);
+        out
+    };
+    if tls.write_all(&frame(SETTINGS, 0, &[])).await.is_err() {
+        return;
+    }
+    let mut preface = [0u8; 24];
+    if tls.read_exact(&mut preface).await.is_err()
+        || &preface[..] != b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    {
+        return;
+    }
+    loop {
+        let mut head = [0u8; 9];
+        if tls.read_exact(&mut head).await.is_err() {
+            return;
+        }
+        let len = usize::from(head[0]) << 16 | usize::from(head[1]) << 8 | usize::from(head[2]);
+        let mut payload = vec![0u8; len];
+        if tls.read_exact(&mut payload).await.is_err() {
+            return;
+        }
+        let reply = match head[3] {
+            SETTINGS if head[4] & ACK == 0 => frame(SETTINGS, ACK, &[]),
+            HEADERS => {
+                counter.fetch_add(1, Ordering::SeqCst);
+                // GOAWAY: last stream id 0, error code NO_ERROR.
+                frame(0x7, 0, &[0; 8])
+            }
+            _ => continue,
+        };
+        if tls.write_all(&reply).await.is_err() || tls.flush().await.is_err() {
+            return;
+        }
+    }
+}

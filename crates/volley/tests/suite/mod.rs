@@ -9,7 +9,7 @@ mod api;
 mod bodies;
 /// FAULTS.md rows 1–14 and 18: transport faults and broken responses.
 mod faults;
-/// HTTP/2: the same contract over h2: one connection, limits, Retry-After, bodies.
+/// HTTP/2: the same contract over h2, and its own faults: reset streams, GOAWAY.
 mod h2;
 /// The HTTP/2 origin the `h2` tests run against.
 mod h2_origin;
