@@ -358,10 +358,9 @@ def run_startup(bins, nginx, pin, out_dir, quick):
 
 
 def render(summary, rows, startup_results, load_note, reps, warmup, server_cpu, client_cpu):
-    big = "" if reps == 1 else f"BIG {max(reps, MIN_REPS['BIG'])}, "
     out = ["# volley benchmark results\n",
-           f"Median of {reps} measured run(s) per case{' after one warm-up run' if warmup else ''} "
-           f"({big}MANY at 10^6 one run). Server pinned to CPU {server_cpu}, client to CPU {client_cpu}. "
+           f"Medians of the measured runs{' after one warm-up run' if warmup else ''}; each case says "
+           f"how many runs it has. Server pinned to CPU {server_cpu}, client to CPU {client_cpu}. "
            f"{load_note}.\n",
            "CPU = the client's user + system seconds; server CPU = the server's. "
            "`ok` = responses with status 200 counted from the client's own output / requests.\n"]
@@ -376,6 +375,13 @@ def render(summary, rows, startup_results, load_note, reps, warmup, server_cpu, 
         n = next((s["n"] for s in summary[(name, srv)].values() if "n" in s), 0)
         out.append(f"\n## {name} — {srv}, {n:,} requests, concurrency {conc}\n")
         out.append(report.table(summary, name, srv, CLIENT_ORDER))
+        counts = sorted(set(report.measured_runs(rows, name, srv).values()))
+        if counts:
+            if len(counts) == 1:
+                out.append(f"\nMeasured runs per client: {counts[0]}.\n")
+            else:
+                out.append(f"\nMeasured runs per client: {counts[0]} to {counts[-1]} (a client slower "
+                           f"than {LONG_RUN_S:.0f} s a run is not run again).\n")
         other = report.other_work(rows, name, srv)
         if other:
             out.append(f"\nOther work on the machine during these runs: median {other[1]:.2f} cores, "

@@ -67,6 +67,15 @@ def other_work(rows, workload, server):
     return max(values), statistics.median(values)
 
 
+def measured_runs(rows, workload, server):
+    """How many measured runs each client had in one case: `{client: n}`."""
+    counts = {}
+    for r in rows:
+        if not r["warmup"] and r["workload"] == workload and r["server"] == server:
+            counts[r["client"]] = counts.get(r["client"], 0) + 1
+    return counts
+
+
 def table(summary, workload, server, clients):
     """A markdown table for one workload on one server, clients in order."""
     by_client = summary.get((workload, server), {})
