@@ -27,6 +27,7 @@
 //! run to their end, and then the connection closes.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -81,11 +82,8 @@ struct Journal {
 
 /// A running HTTP/2 origin; stopped when dropped.
 pub struct H2Origin {
-    addr: SocketAddr,
-    pem: String,
+    serving: Serving,
     journal: Arc<Journal>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl H2Origin {
@@ -96,54 +94,22 @@ impl H2Origin {
 
     /// An origin with `options`.
     pub fn start_with(options: H2Options) -> H2Origin {
-        let (acceptor, pem) = certificate();
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .expect("binding 127.0.0.1:0 must work on any test machine");
-        listener
-            .set_nonblocking(true)
-            .expect("tokio needs a non-blocking listener");
-        let addr = listener
-            .local_addr()
-            .expect("a bound listener has an address");
         let journal = Arc::new(Journal::default());
-        let (stop, stopped) = oneshot::channel();
         let shared = Arc::clone(&journal);
-        let thread = std::thread::Builder::new()
-            .name(format!("h2-origin-{}", addr.port()))
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("a current-thread runtime");
-                // Ends on the stop signal (or its sender dropped); dropping
-                // the runtime then ends every connection's task.
-                runtime.block_on(async move {
-                    let listener =
-                        TcpListener::from_std(listener).expect("a non-blocking std listener");
-                    tokio::select! {
-                        _ = stopped => {}
-                        () = accept(listener, acceptor, shared, options) => {}
-                    }
-                });
-            })
-            .expect("spawning the origin's thread");
-        H2Origin {
-            addr,
-            pem,
-            journal,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
+        let serving = Serving::start("h2-origin", move |listener, acceptor| {
+            accept(listener, acceptor, shared, options)
+        });
+        H2Origin { serving, journal }
     }
 
     /// `https://127.0.0.1:PORT` + `path`.
     pub fn url(&self, path: &str) -> String {
-        format!("https://{}{path}", self.addr)
+        self.serving.url(path)
     }
 
     /// The self-signed certificate in PEM, to trust it.
     pub fn pem(&self) -> &str {
-        &self.pem
+        &self.serving.pem
     }
 
     /// TCP connections accepted so far.
@@ -178,7 +144,64 @@ impl H2Origin {
     }
 }
 
-impl Drop for H2Origin {
+/// A server on its own thread and current-thread runtime, listening on
+/// 127.0.0.1 with a port chosen by the OS and a fresh certificate; stopped
+/// (its runtime dropped, which ends every connection) when dropped.
+struct Serving {
+    addr: SocketAddr,
+    pem: String,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Serving {
+    fn start<F, Fut>(name: &str, serve: F) -> Serving
+    where
+        F: FnOnce(TcpListener, TlsAcceptor) -> Fut + Send + 'static,
+        Fut: Future<Output = ()>,
+    {
+        let (acceptor, pem) = certificate();
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .expect("binding 127.0.0.1:0 must work on any test machine");
+        listener
+            .set_nonblocking(true)
+            .expect("tokio needs a non-blocking listener");
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(format!("{name}-{}", addr.port()))
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a current-thread runtime");
+                // Ends on the stop signal (or its sender dropped).
+                runtime.block_on(async move {
+                    let listener =
+                        TcpListener::from_std(listener).expect("a non-blocking std listener");
+                    tokio::select! {
+                        _ = stopped => {}
+                        () = serve(listener, acceptor) => {}
+                    }
+                });
+            })
+            .expect("spawning the server's thread");
+        Serving {
+            addr,
+            pem,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.addr)
+    }
+}
+
+impl Drop for Serving {
     fn drop(&mut self) {
         // The thread may already have ended (its receiver gone): then the
         // send fails, and that is fine.
@@ -188,7 +211,7 @@ impl Drop for H2Origin {
         if let Some(thread) = self.thread.take() {
             let joined = thread.join();
             if !std::thread::panicking() {
-                joined.expect("the origin's thread did not panic");
+                joined.expect("the server's thread did not panic");
             }
         }
     }
@@ -455,81 +478,37 @@ pub fn text(n: u64) -> Bytes {
 /// SETTINGS, an ACK of the client's, and the GOAWAY; everything else it
 /// reads and ignores.
 pub struct GoawayOrigin {
-    addr: SocketAddr,
-    pem: String,
+    serving: Serving,
     /// HEADERS frames received: requests turned away.
     turned_away: Arc<AtomicUsize>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl GoawayOrigin {
     pub fn start() -> GoawayOrigin {
-        let (acceptor, pem) = certificate();
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .expect("binding 127.0.0.1:0 must work on any test machine");
-        listener
-            .set_nonblocking(true)
-            .expect("tokio needs a non-blocking listener");
-        let addr = listener
-            .local_addr()
-            .expect("a bound listener has an address");
         let turned_away = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&turned_away);
-        let (stop, stopped) = oneshot::channel();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a current-thread runtime");
-            runtime.block_on(async move {
-                let listener =
-                    TcpListener::from_std(listener).expect("a non-blocking std listener");
-                let accepting = async {
-                    while let Ok((tcp, _)) = listener.accept().await {
-                        tokio::spawn(turn_away(tcp, acceptor.clone(), Arc::clone(&counter)));
-                    }
-                };
-                tokio::select! {
-                    _ = stopped => {}
-                    () = accepting => {}
-                }
-            });
+        let serving = Serving::start("goaway-origin", move |listener, acceptor| async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                tokio::spawn(turn_away(tcp, acceptor.clone(), Arc::clone(&counter)));
+            }
         });
         GoawayOrigin {
-            addr,
-            pem,
+            serving,
             turned_away,
-            stop: Some(stop),
-            thread: Some(thread),
         }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("https://{}{path}", self.addr)
+        self.serving.url(path)
     }
 
     pub fn pem(&self) -> &str {
-        &self.pem
+        &self.serving.pem
     }
 
     /// Requests (HEADERS frames) received and turned away.
     pub fn turned_away(&self) -> usize {
         self.turned_away.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for GoawayOrigin {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let joined = thread.join();
-            if !std::thread::panicking() {
-                joined.expect("the origin's thread did not panic");
-            }
-        }
     }
 }
 
