@@ -30,8 +30,8 @@ pub(crate) struct Classified {
     pub kind: ErrorKind,
     pub message: String,
     /// The server cannot have acted on the request: the connection was
-    /// never made, or an HTTP/2 server said it did not process the stream
-    /// (`REFUSED_STREAM`, or a GOAWAY whose last stream is below it).
+    /// never made, or an HTTP/2 server refused the stream before processing
+    /// it (`REFUSED_STREAM`).
     pub never_sent: bool,
 }
 
@@ -148,15 +148,18 @@ pub(crate) fn classify(err: &(dyn StdError + 'static), connect_timeout: Duration
     found(ErrorKind::Protocol, false, innermost)
 }
 
-/// An HTTP/2 stream ended by the server: reset (`RST_STREAM`), or left out
-/// of the connection by a GOAWAY. Errors h2 found itself (a malformed frame)
-/// or that carry an I/O error are left to the rest of [`classify`].
+/// An HTTP/2 stream ended by the server: reset (`RST_STREAM`), or caught in
+/// a connection the server closed with a GOAWAY. Errors h2 found itself (a
+/// malformed frame) or that carry an I/O error are left to the rest of
+/// [`classify`].
 ///
-/// Two answers say the request was not processed, so that it may be sent
-/// again whatever its method (RFC 9113 §8.7): `REFUSED_STREAM`, and a
-/// GOAWAY received while the stream was open or being opened, which h2
-/// reports only to streams above the GOAWAY's last stream id (a stream the
-/// server admitted and then lost ends with an I/O error instead).
+/// Only `REFUSED_STREAM` says this request was not processed (RFC 9113
+/// §8.7), so only it may be sent again whatever its method. A GOAWAY error
+/// says no such thing: h2 gives it to the streams above the GOAWAY's last
+/// stream id, which the server did not process, but also, once the
+/// connection ends, to streams at or below it that the server took and did
+/// not finish answering. The two cannot be told apart from the error, so a
+/// GOAWAY is a `reset` like any other: retried for idempotent methods only.
 fn from_h2(err: &h2::Error) -> Option<Classified> {
     if !err.is_remote() {
         return None;
@@ -164,10 +167,10 @@ fn from_h2(err: &h2::Error) -> Option<Classified> {
     let reason = err.reason().unwrap_or(h2::Reason::INTERNAL_ERROR);
     let (never_sent, message) = if err.is_go_away() {
         (
-            true,
-            format!("the server closed the HTTP/2 connection before processing the request (GOAWAY {reason:?})"),
+            false,
+            format!("the server closed the HTTP/2 connection (GOAWAY {reason:?})"),
         )
-    } else if reason == h2::Reason::REFUSED_STREAM {
+    } else if err.is_reset() && reason == h2::Reason::REFUSED_STREAM {
         (
             true,
             "the server refused the HTTP/2 stream before processing it (REFUSED_STREAM)".to_owned(),
