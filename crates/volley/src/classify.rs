@@ -153,13 +153,16 @@ pub(crate) fn classify(err: &(dyn StdError + 'static), connect_timeout: Duration
 /// malformed frame) or that carry an I/O error are left to the rest of
 /// [`classify`].
 ///
-/// Only `REFUSED_STREAM` says this request was not processed (RFC 9113
-/// §8.7), so only it may be sent again whatever its method. A GOAWAY error
-/// says no such thing: h2 gives it to the streams above the GOAWAY's last
-/// stream id, which the server did not process, but also, once the
-/// connection ends, to streams at or below it that the server took and did
-/// not finish answering. The two cannot be told apart from the error, so a
-/// GOAWAY is a `reset` like any other: retried for idempotent methods only.
+/// Only `REFUSED_STREAM`, sent for this one stream, says this request was
+/// not processed (RFC 9113 §8.7), so only it may be sent again whatever its
+/// method. A GOAWAY error is about the connection: h2 hands it to the
+/// streams above the GOAWAY's last stream id and to any stream the client
+/// tries to open or use afterwards, and it does not say which stream, or
+/// whether the server had already acted on it. In the test suite, against
+/// hyper's own server, a POST the server had taken and answered still
+/// ended with a GOAWAY error, and was sent twice while this counted as
+/// "never sent". So a GOAWAY is a `reset` like any other: retried for
+/// idempotent methods only.
 fn from_h2(err: &h2::Error) -> Option<Classified> {
     if !err.is_remote() {
         return None;

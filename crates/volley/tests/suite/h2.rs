@@ -271,9 +271,9 @@ async fn reset_mid_body_leaves_no_partial_body() {
 }
 
 /// A GOAWAY that leaves the request out (last stream id 0). The error h2
-/// reports for it is the same one it reports for a stream the server took
-/// and never answered, when its connection ends: so, like a reset, it is
-/// retried for a GET and not for a POST, which may have been processed.
+/// reports does not say whether the server acted on the request (see
+/// `goaway_mid_run_never_repeats_a_post`), so, like a reset, it is retried
+/// for a GET and not for a POST.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_caught_by_goaway_is_retried_for_get_not_post() {
     let origin = GoawayOrigin::start();
