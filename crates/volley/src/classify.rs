@@ -81,6 +81,17 @@ pub(crate) fn classify(err: &(dyn StdError + 'static), connect_timeout: Duration
             return classified;
         }
         if let Some(h) = cause.downcast_ref::<hyper::Error>() {
+            if h.is_canceled() {
+                // hyper cancels a request only before writing any of it:
+                // its connection closed (or went away) while the request
+                // waited to be dispatched. The pool sends such a request
+                // again itself on a reused connection, not on a new one.
+                return found(
+                    ErrorKind::Reset,
+                    true,
+                    format!("the connection closed before the request was sent: {innermost}"),
+                );
+            }
             if h.is_parse() || h.is_parse_status() {
                 return found(
                     ErrorKind::Protocol,

@@ -6,7 +6,8 @@
 //! - a non-idempotent request (POST, PATCH, unknown methods) is retried only
 //!   when it provably never left (the connection was never made) or the
 //!   server said it did not process it (HTTP/2 `REFUSED_STREAM`; not a
-//!   GOAWAY, which may end streams the server did process),
+//!   GOAWAY, which may end streams the server did process), or its
+//!   connection closed before any of it was written,
 //!   when it carries `Idempotency-Key`, or when the user opted in;
 //! - the delay is the jittered backoff, or the server's `Retry-After` when it
 //!   sent one on a 429 or 503; a `Retry-After` above `max_retry_after` makes
