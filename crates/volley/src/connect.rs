@@ -107,7 +107,18 @@ impl Proxies {
 /// Makes the pool's connections. The pool clones it for every request,
 /// connection or not, so it is one `Arc`.
 #[derive(Clone)]
-pub(crate) struct Connector(Arc<Parts>);
+pub(crate) struct Connector {
+    parts: Arc<Parts>,
+    /// Refuse a connection whose TLS handshake did not choose HTTP/2 (for
+    /// the HTTP/2-only pool, see `transport`).
+    h2_only: bool,
+}
+
+/// A connection for the HTTP/2-only pool whose server chose another
+/// protocol: nothing was sent on it.
+#[derive(Debug, thiserror::Error)]
+#[error("the server no longer offers HTTP/2 on this origin")]
+pub(crate) struct NotH2;
 
 struct Parts {
     /// To origins: TLS with ALPN.
@@ -152,18 +163,30 @@ impl Connector {
         http.set_keepalive_retries(Some(3));
         #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
         http.set_tcp_user_timeout(Some(Duration::from_secs(30)));
-        Connector(Arc::new(Parts {
+        let parts = Arc::new(Parts {
             direct: HttpsConnector::from((http.clone(), s.tls.clone())),
             to_proxy: HttpsConnector::from((http, s.tls_to_proxy)),
             tls: TlsConnector::from(s.tls),
             proxies: s.proxies,
             user_agent: s.user_agent,
             timeout: s.connect_timeout,
-        }))
+        });
+        Connector {
+            parts,
+            h2_only: false,
+        }
+    }
+
+    /// The same connector, refusing connections that do not speak HTTP/2.
+    pub(crate) fn h2_only(&self) -> Connector {
+        Connector {
+            parts: Arc::clone(&self.parts),
+            h2_only: true,
+        }
     }
 
     async fn connect(self, dst: Uri) -> Result<Conn, BoxError> {
-        let parts = &*self.0;
+        let parts = &*self.parts;
         let Some(proxy) = parts.proxies.matcher.intercept(&dst) else {
             let hop = parts.direct.clone().call(dst).await?;
             return Ok(Conn {
@@ -214,13 +237,18 @@ impl Service<Uri> for Connector {
     }
 
     fn call(&mut self, dst: Uri) -> Self::Future {
-        let timeout = self.0.timeout;
+        let timeout = self.parts.timeout;
+        let h2_only = self.h2_only;
         let connecting = self.clone().connect(dst);
         Box::pin(async move {
-            match tokio::time::timeout(timeout, connecting).await {
-                Ok(result) => result,
-                Err(_elapsed) => Err(Box::new(ConnectTimeout) as BoxError),
+            let conn = match tokio::time::timeout(timeout, connecting).await {
+                Ok(result) => result?,
+                Err(_elapsed) => return Err(Box::new(ConnectTimeout) as BoxError),
+            };
+            if h2_only && !conn.connected().is_negotiated_h2() {
+                return Err(Box::new(NotH2));
             }
+            Ok(conn)
         })
     }
 }
