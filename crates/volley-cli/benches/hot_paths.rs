@@ -13,7 +13,6 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use serde_json::value::RawValue;
 use volley::hot_paths::{host_key, render_body};
 use volley::{BodyMode, ErrorKind, Outcome, RequestSpec};
 use volley_cli::input::{Defaults, Item, LineParser, Location, DEFAULT_MAX_LINE_LEN};
@@ -169,7 +168,6 @@ fn success(body: &[u8]) -> Outcome {
     let spec = RequestSpec::get(URL).with_index(4242);
     let mut outcome = Outcome::failed(&spec, ErrorKind::Connect, "replaced below");
     let (value, base64) = render_body(BodyMode::Auto, Some("application/json"), body);
-    let value: Option<Box<RawValue>> = value;
     outcome.error = None;
     outcome.status = Some(200);
     outcome.ok = true;

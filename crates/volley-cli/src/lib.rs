@@ -51,6 +51,11 @@ const RECORD_BATCH_BYTES: u64 = 1 << 20;
 /// Batches waiting for the writer thread.
 const RECORD_BATCHES: usize = 8;
 
+/// How long a batch may wait for more records before it is handed on: short
+/// enough that nobody watching the output notices, long enough that a fast
+/// run hands on hundreds of records at a time.
+const RECORD_LINGER: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// The body bytes a record holds in memory: what [`RECORD_BATCH_BYTES`]
 /// bounds. A body that was discarded (`--body none`) or saved to a file
 /// (`--save-dir`) is no longer held, however large it was.
@@ -60,10 +65,6 @@ fn held(record: &volley::Outcome) -> u64 {
     let raw = record.raw_body.as_ref().map_or(0, |r| r.bytes.len());
     (body + base64 + raw) as u64
 }
-/// How long a batch may wait for more records before it is handed on: short
-/// enough that nobody watching the output notices, long enough that a fast
-/// run hands on hundreds of records at a time.
-const RECORD_LINGER: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Parses the process arguments, runs, and returns the exit status.
 pub fn main_entry() -> std::process::ExitCode {
@@ -374,11 +375,9 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
             tokio::select! {
                 outcome = outcomes.next() => match outcome {
                     Some(outcome) => {
-                        // Whatever else has finished goes in the same hand-off:
-                        // the writer thread then wakes once per batch.
-                        // A batch waits up to RECORD_LINGER for company: when
-                        // requests finish one at a time, handing each on alone
-                        // would wake the writer for every record.
+                        // Whatever else finishes within RECORD_LINGER goes in
+                        // the same hand-off, so the writer thread wakes once
+                        // per batch, not once per record.
                         let linger = tokio::time::Instant::now() + RECORD_LINGER;
                         let mut bytes = held(&outcome);
                         let mut batch = vec![outcome];

@@ -121,28 +121,17 @@ impl RequestSpec {
         // The same checks as `prepare`, without building what it returns:
         // a reader validates every line, and the engine prepares it again.
         check_url(&self.url)?;
-        parse_method(self.method_name())
-            .map_err(|_| format!("invalid method {:?}", self.method))?;
-        for (name, value) in &self.headers {
-            let name = HeaderName::from_bytes(name.trim().as_bytes())
-                .map_err(|_| format!("invalid header name {name:?}"))?;
-            HeaderValue::from_str(value.trim())
-                .map_err(|_| format!("invalid value for header {name}"))?;
-        }
-        Ok(())
+        self.checked_method()?;
+        self.checked_headers()
+            .try_for_each(|header| header.map(drop))
     }
 
     pub(crate) fn prepare(&self) -> Result<Prepared, String> {
         let url = parse_url(&self.url)?;
-        // Methods are case-sensitive on the wire; users type `-X post`.
-        let method = parse_method(self.method_name())
-            .map_err(|_| format!("invalid method {:?}", self.method))?;
+        let method = self.checked_method()?;
         let mut headers = http::HeaderMap::with_capacity(self.headers.len());
-        for (name, value) in &self.headers {
-            let name = HeaderName::from_bytes(name.trim().as_bytes())
-                .map_err(|_| format!("invalid header name {name:?}"))?;
-            let value = HeaderValue::from_str(value.trim())
-                .map_err(|_| format!("invalid value for header {name}"))?;
+        for header in self.checked_headers() {
+            let (name, value) = header?;
             headers.append(name, value);
         }
         Ok(Prepared {
@@ -150,6 +139,23 @@ impl RequestSpec {
             url,
             headers,
             body: self.body.clone(),
+        })
+    }
+
+    fn checked_method(&self) -> Result<Method, String> {
+        parse_method(self.method_name()).map_err(|_| format!("invalid method {:?}", self.method))
+    }
+
+    /// Each header parsed, in order, or why it cannot be sent.
+    fn checked_headers(
+        &self,
+    ) -> impl Iterator<Item = Result<(HeaderName, HeaderValue), String>> + '_ {
+        self.headers.iter().map(|(name, value)| {
+            let name = HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| format!("invalid header name {name:?}"))?;
+            let value = HeaderValue::from_str(value.trim())
+                .map_err(|_| format!("invalid value for header {name}"))?;
+            Ok((name, value))
         })
     }
 }
@@ -167,9 +173,8 @@ fn parse_method(name: &str) -> Result<Method, http::method::InvalidMethod> {
 /// Whether [`parse_url`] would accept `raw`, decided without building the
 /// URL when its origin was accepted before on this thread.
 fn check_url(raw: &str) -> Result<(), String> {
-    refuse_characters(raw)?;
     if origins::known(raw) {
-        return Ok(());
+        return refuse_characters(raw);
     }
     parse_url(raw).map(drop)
 }

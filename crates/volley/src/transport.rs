@@ -78,28 +78,13 @@ impl Transport {
         }
     }
 
-    /// Whether requests to `uri` go to the HTTP/2-only pool.
-    fn speaks_h2(&self, uri: &Uri) -> bool {
-        uri.scheme() == Some(&Scheme::HTTPS)
-            && uri
-                .authority()
-                .is_some_and(|authority| self.origins().contains(authority.as_str()))
-    }
-
-    /// Remembers (`true`) or forgets the HTTP/2 of `uri`'s origin.
-    fn note_h2(&self, uri: &Uri, h2: bool) {
-        let Some(authority) = uri.authority() else {
-            return;
-        };
+    /// Remembers that `authority` answered over HTTP/2.
+    fn remember_h2(&self, authority: &str) {
         let mut origins = self.origins();
-        if !h2 {
-            origins.remove(authority.as_str());
-            return;
-        }
         if origins.len() >= MAX_H2_ORIGINS {
             origins.clear();
         }
-        origins.insert(authority.as_str().to_owned());
+        origins.insert(authority.to_owned());
     }
 
     fn origins(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
@@ -139,19 +124,20 @@ impl Transport {
             return Ok(self.pool.request(request).await?);
         }
         *request.uri_mut() = uri.clone();
-        if self.speaks_h2(&uri) {
+        let authority = uri.authority().map_or("", http::uri::Authority::as_str);
+        if self.origins().contains(authority) {
             // An origin that stopped offering HTTP/2 is refused by the
             // connector before anything is sent (a connect error, retried),
             // and goes back to the first pool for its next attempt.
             let sent = self.h2.request(request).await;
             if sent.as_ref().is_err_and(legacy::Error::is_connect) {
-                self.note_h2(&uri, false);
+                self.origins().remove(authority);
             }
             return Ok(sent?);
         }
         let response = self.pool.request(request).await?;
         if response.version() == Version::HTTP_2 {
-            self.note_h2(&uri, true);
+            self.remember_h2(authority);
         }
         Ok(response)
     }
