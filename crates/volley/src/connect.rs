@@ -28,6 +28,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tower_service::Service;
 
+use crate::protocols::{Protocols, Speaks};
 use crate::resolve::SystemResolver;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -109,15 +110,17 @@ impl Proxies {
 #[derive(Clone)]
 pub(crate) struct Connector {
     parts: Arc<Parts>,
-    /// Refuse a connection whose TLS handshake did not choose HTTP/2 (for
-    /// the HTTP/2-only pool, see `transport`).
+    /// Make connections for the HTTP/2-only pool (see `transport`): only to
+    /// an origin that may speak HTTP/2, and only when its TLS handshake
+    /// chooses it.
     h2_only: bool,
 }
 
-/// A connection for the HTTP/2-only pool whose server chose another
-/// protocol: nothing was sent on it.
+/// The HTTP/2-only pool asked for a connection to an origin that does not
+/// speak HTTP/2, or is not known to: nothing was sent, and the request
+/// belongs in the other pool.
 #[derive(Debug, thiserror::Error)]
-#[error("the server no longer offers HTTP/2 on this origin")]
+#[error("the origin is not known to speak HTTP/2")]
 pub(crate) struct NotH2;
 
 struct Parts {
@@ -133,6 +136,7 @@ struct Parts {
     /// Sent in a `CONNECT` too, as the proxy may filter on it.
     user_agent: HeaderValue,
     timeout: Duration,
+    protocols: Arc<Protocols>,
 }
 
 /// What [`Connector::new`] needs.
@@ -170,6 +174,7 @@ impl Connector {
             proxies: s.proxies,
             user_agent: s.user_agent,
             timeout: s.connect_timeout,
+            protocols: Arc::default(),
         });
         Connector {
             parts,
@@ -177,12 +182,19 @@ impl Connector {
         }
     }
 
-    /// The same connector, refusing connections that do not speak HTTP/2.
+    /// The same connector, for the HTTP/2-only pool: it refuses, with
+    /// [`NotH2`], to connect to an origin known to speak HTTP/1 or found
+    /// unreached, and a connection whose handshake did not choose HTTP/2.
     pub(crate) fn h2_only(&self) -> Connector {
         Connector {
             parts: Arc::clone(&self.parts),
             h2_only: true,
         }
+    }
+
+    /// What the connections made so far have learnt of each origin.
+    pub(crate) fn protocols(&self) -> Arc<Protocols> {
+        Arc::clone(&self.parts.protocols)
     }
 
     async fn connect(self, dst: Uri) -> Result<Conn, BoxError> {
@@ -239,13 +251,39 @@ impl Service<Uri> for Connector {
     fn call(&mut self, dst: Uri) -> Self::Future {
         let timeout = self.parts.timeout;
         let h2_only = self.h2_only;
+        let protocols = self.protocols();
+        // Plain `http` is HTTP/1 (no HTTP/2 without TLS), and is not learnt.
+        let https = (dst.scheme() == Some(&Scheme::HTTPS)).then(|| {
+            dst.authority()
+                .map_or_else(String::new, |a| a.as_str().to_owned())
+        });
+        if h2_only {
+            let may_speak_h2 = https
+                .as_deref()
+                .is_some_and(|origin| protocols.may_speak_h2(origin));
+            if !may_speak_h2 {
+                return Box::pin(std::future::ready(Err(Box::new(NotH2) as BoxError)));
+            }
+        }
         let connecting = self.clone().connect(dst);
         Box::pin(async move {
-            let conn = match tokio::time::timeout(timeout, connecting).await {
-                Ok(result) => result?,
-                Err(_elapsed) => return Err(Box::new(ConnectTimeout) as BoxError),
+            let made = match tokio::time::timeout(timeout, connecting).await {
+                Ok(made) => made,
+                Err(_elapsed) => Err(Box::new(ConnectTimeout) as BoxError),
             };
-            if h2_only && !conn.connected().is_negotiated_h2() {
+            let Some(origin) = https else {
+                return made;
+            };
+            let conn = made.inspect_err(|_| {
+                if h2_only {
+                    // The requests waiting for this connection go to the
+                    // other pool, each to connect for itself.
+                    protocols.unreached(&origin);
+                }
+            })?;
+            let h2 = conn.connected().is_negotiated_h2();
+            protocols.learn(&origin, if h2 { Speaks::Http2 } else { Speaks::Http1 });
+            if h2_only && !h2 {
                 return Err(Box::new(NotH2));
             }
             Ok(conn)

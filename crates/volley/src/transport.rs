@@ -7,29 +7,31 @@
 //! A request that finds its pooled connection closed before it was written
 //! is sent again on a new one, by the pool; the server never saw it.
 //!
-//! Two pools share the connector. The first learns each connection's
-//! protocol from its TLS handshake, so while no connection to an origin is
-//! open, every request waiting for one starts its own: for an HTTP/2
-//! origin, a burst of handshakes of which one is kept (at the start, and
-//! again after each GOAWAY). Once an origin has answered over HTTP/2, its
-//! requests go to the second pool, which speaks only HTTP/2 and opens one
-//! connection at a time per origin, the others waiting to share it.
+//! Two pools share the connector. hyper's pool learns a connection's
+//! protocol from its TLS handshake, so while it has no connection to an
+//! origin, every request waiting for one starts its own: against an HTTP/2
+//! origin, a burst of handshakes of which one is kept. So `https` requests
+//! are routed by what their origin is known to speak (`protocols`): to an
+//! HTTP/2-only pool, which opens one connection at a time per origin and
+//! shares it, or to the first pool, which is also the one for plain `http`.
+//! An origin not known yet is probed by its first request, through the
+//! HTTP/2-only pool, while the others wait for the probe's handshake.
 
-use std::collections::HashSet;
 use std::error::Error as StdError;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::uri::Scheme;
-use http::{HeaderMap, Method, Request, Response, Uri, Version};
+use http::{HeaderMap, Method, Request, Response, Uri};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::client::legacy;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use url::Url;
 
-use crate::connect::{Connector, Proxies};
+use crate::connect::{Connector, NotH2, Proxies};
+use crate::protocols::{Protocols, Route, Speaks};
 
 /// A failure to send a request or to receive its response headers.
 pub(crate) type SendError = Box<dyn StdError + Send + Sync>;
@@ -38,17 +40,11 @@ pub(crate) type SendError = Box<dyn StdError + Send + Sync>;
 #[derive(Debug)]
 pub(crate) struct Transport {
     pool: legacy::Client<Connector, Full<Bytes>>,
-    /// HTTP/2 only: for the origins in `h2_origins`.
+    /// HTTP/2 only: for the `https` origins that speak it or may.
     h2: legacy::Client<Connector, Full<Bytes>>,
-    /// `https` authorities that have answered over HTTP/2, as written in
-    /// their URLs (bounded: see [`MAX_H2_ORIGINS`]).
-    h2_origins: Mutex<HashSet<String>>,
+    protocols: Arc<Protocols>,
     proxies: Arc<Proxies>,
 }
-
-/// Origins remembered as speaking HTTP/2; past this many the set starts
-/// again, and an origin forgotten costs one burst of handshakes.
-const MAX_H2_ORIGINS: usize = 4096;
 
 /// A URL that `url` accepts but an HTTP request line cannot carry.
 #[derive(Debug, thiserror::Error)]
@@ -73,25 +69,9 @@ impl Transport {
         Transport {
             pool: builder().build(connector.clone()),
             h2: builder().http2_only(true).build(connector.h2_only()),
-            h2_origins: Mutex::new(HashSet::new()),
+            protocols: connector.protocols(),
             proxies,
         }
-    }
-
-    /// Remembers that `authority` answered over HTTP/2.
-    fn remember_h2(&self, authority: &str) {
-        let mut origins = self.origins();
-        if origins.len() >= MAX_H2_ORIGINS {
-            origins.clear();
-        }
-        origins.insert(authority.to_owned());
-    }
-
-    fn origins(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        // The set holds no invariant a panic elsewhere could break.
-        self.h2_origins
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Sends one request and waits for the response headers.
@@ -108,8 +88,57 @@ impl Transport {
         body: Option<&Bytes>,
     ) -> Result<Response<Incoming>, SendError> {
         let uri: Uri = url.as_str().parse().map_err(UnsendableUrl)?;
-        let body = Full::new(body.cloned().unwrap_or_default());
-        let mut request = Request::new(body);
+        if uri.scheme() == Some(&Scheme::HTTPS) {
+            let authority = uri.authority().map_or("", http::uri::Authority::as_str);
+            loop {
+                let probe = match self.protocols.route(authority) {
+                    Route::Http1 => break,
+                    Route::Wait(mut done) => {
+                        // Only ever closed, when the probe is done.
+                        let _ = done.changed().await;
+                        continue;
+                    }
+                    Route::Http2 => None,
+                    Route::Probe(probe) => Some(probe),
+                };
+                let request = self.request(method, uri.clone(), headers, body);
+                match self.h2.request(request).await {
+                    // Nothing was sent, and the origin speaks HTTP/1: the
+                    // connector refused, or this request was waiting for a
+                    // connection that found it out (hyper's pool then
+                    // fails it: "request was canceled").
+                    Err(e)
+                        if e.is_connect()
+                            && (refused_as_not_h2(&e)
+                                || self.protocols.of(authority) == Some(Speaks::Http1)) =>
+                    {
+                        break
+                    }
+                    Ok(response) => {
+                        if probe.is_some() {
+                            // Answered on a pooled connection, with no
+                            // handshake to learn from (the table had been
+                            // cleared).
+                            self.protocols.learn(authority, Speaks::Http2);
+                        }
+                        return Ok(response);
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        let request = self.request(method, uri, headers, body);
+        Ok(self.pool.request(request).await?)
+    }
+
+    fn request(
+        &self,
+        method: &Method,
+        uri: Uri,
+        headers: &HeaderMap,
+        body: Option<&Bytes>,
+    ) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new(body.cloned().unwrap_or_default()));
         *request.method_mut() = method.clone();
         *request.headers_mut() = headers.clone();
         if !headers.contains_key(http::header::PROXY_AUTHORIZATION) {
@@ -119,26 +148,19 @@ impl Transport {
                     .insert(http::header::PROXY_AUTHORIZATION, auth);
             }
         }
-        if uri.scheme() != Some(&Scheme::HTTPS) {
-            *request.uri_mut() = uri;
-            return Ok(self.pool.request(request).await?);
-        }
-        *request.uri_mut() = uri.clone();
-        let authority = uri.authority().map_or("", http::uri::Authority::as_str);
-        if self.origins().contains(authority) {
-            // An origin that stopped offering HTTP/2 is refused by the
-            // connector before anything is sent (a connect error, retried),
-            // and goes back to the first pool for its next attempt.
-            let sent = self.h2.request(request).await;
-            if sent.as_ref().is_err_and(legacy::Error::is_connect) {
-                self.origins().remove(authority);
-            }
-            return Ok(sent?);
-        }
-        let response = self.pool.request(request).await?;
-        if response.version() == Version::HTTP_2 {
-            self.remember_h2(authority);
-        }
-        Ok(response)
+        *request.uri_mut() = uri;
+        request
     }
+}
+
+/// Whether the HTTP/2-only pool's connector refused the connection.
+fn refused_as_not_h2(err: &legacy::Error) -> bool {
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        if c.is::<NotH2>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }

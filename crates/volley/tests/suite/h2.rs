@@ -4,7 +4,10 @@
 //! limits, retries, body cap and decoding — and HTTP/2's own failures (a
 //! reset stream, a GOAWAY) are classified and retried by the same rules.
 
+use std::time::Duration;
+
 use http::Version;
+use volley::RetryPolicy;
 use volley::{Client, ClientBuilder, ErrorKind, RequestSpec};
 
 use super::h2_origin::{text, GoawayOrigin, H2Options, H2Origin};
@@ -36,15 +39,12 @@ async fn get_over_h2_has_the_usual_record() {
 }
 
 /// 200 requests at concurrency 64 to one HTTP/2 origin: all succeed, one
-/// record each, all over HTTP/2, multiplexed on one connection or a few.
+/// record each, all over HTTP/2, multiplexed on one connection.
 ///
-/// The server accepts more connections than it uses: until a handshake has
-/// negotiated `h2`, the first pool cannot know the origin multiplexes, so
-/// each of the first requests starts a connection of its own, and those
-/// that lose the race to `h2` are closed unused. That burst is bounded by
-/// the concurrency, plus the few connections of the HTTP/2-only pool that
-/// the origin's later requests go to; more would mean connections were not
-/// shared.
+/// The first request's connection finds out that the origin speaks HTTP/2;
+/// the 63 others wait for it rather than each opening its own (which is
+/// what a pool that learns the protocol from the handshake does: up to 64
+/// handshakes, 63 of them thrown away).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_requests_share_one_connection() {
     const CONCURRENCY: usize = 64;
@@ -66,20 +66,78 @@ async fn many_requests_share_one_connection() {
     let arrivals = origin.arrivals();
     assert_eq!(arrivals.len(), 200, "each request arrived once");
     assert!(arrivals.iter().all(|a| a.version == Version::HTTP_2));
-    // One or two (the first pool's, then the HTTP/2-only pool's); a few
-    // more when a losing handshake finishes after the winner's connection
-    // was pooled and takes `h2` for itself.
-    let busy = origin.busy_connections().len();
-    assert!(busy <= 8, "{busy} connections carried requests: not shared");
-    let accepted = origin.accepted();
-    assert!(
-        (1..=CONCURRENCY + 4).contains(&accepted),
-        "{accepted} connections accepted for {CONCURRENCY} concurrent requests"
+    assert_eq!(
+        origin.accepted(),
+        1,
+        "connections accepted for {CONCURRENCY} concurrent requests"
     );
 }
 
-/// FAULTS row 22 over HTTP/2: many streams can share a connection, but
-/// `per_host` still bounds how many requests the origin handles at once.
+/// The other side of the above: an `https` origin that speaks only
+/// HTTP/1.1. The first connection finds that out and is closed unused;
+/// from then on each request may have a connection of its own, so 16
+/// slow requests at a time run side by side, as over plain `http`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http1_origin_over_tls_is_found_out_once() {
+    const CONCURRENCY: usize = 16;
+    let tb = testbed::Testbed::start_with(testbed::Options {
+        tls: true,
+        ..testbed::Options::default()
+    });
+    let client = fast()
+        .add_root_certificate_pem(tb.ca_pem().expect("a TLS testbed has a certificate"))
+        .concurrency(CONCURRENCY)
+        .build()
+        .expect("valid settings");
+    let specs: Vec<RequestSpec> = (0..100u64)
+        .map(|i| RequestSpec::new("POST", tb.url(&format!("/delay/20?i={i}"))).with_index(i))
+        .collect();
+    for outcome in client.gather(specs).await {
+        assert_ok(&outcome, 200, 1);
+    }
+    assert_eq!(tb.journal().total(), 100, "each request arrived once");
+    let opened = tb.journal().connections();
+    assert!(
+        (8..=CONCURRENCY as u64 + 1).contains(&opened),
+        "{opened} connections for {CONCURRENCY} concurrent requests over HTTP/1.1"
+    );
+    // Known now: a second run opens no probe connection of its own.
+    let specs: Vec<RequestSpec> = (0..16u64)
+        .map(|i| RequestSpec::get(tb.url(&format!("/json/{i}"))).with_index(i))
+        .collect();
+    for outcome in client.gather(specs).await {
+        assert_ok(&outcome, 200, 1);
+    }
+    let reopened = tb.journal().connections() - opened;
+    assert!(
+        reopened <= 1,
+        "{reopened} more connections for a second run"
+    );
+}
+
+/// An `https` origin whose first connection fails: the requests that
+/// waited for it each make an attempt of their own and fail with the real
+/// reason (a connect timeout), not with the pool's "request was canceled".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_waiting_on_an_unreached_origin_fail_with_their_own_reason() {
+    let never = testbed::NeverAccept::start();
+    let client = fast()
+        .connect_timeout(Duration::from_millis(200))
+        .retry(RetryPolicy::never())
+        .concurrency(8)
+        .build()
+        .expect("valid settings");
+    let specs: Vec<RequestSpec> = (0..8u64)
+        .map(|i| RequestSpec::get(format!("https://{}/json/{i}", never.addr())).with_index(i))
+        .collect();
+    for outcome in client.gather(specs).await {
+        let message = assert_failed(&outcome, ErrorKind::Timeout, 1);
+        assert!(message.contains("connect timeout"), "{message}");
+        // The probe's 200 ms, then their own.
+        assert!(outcome.elapsed_ms < 2_000.0, "{} ms", outcome.elapsed_ms);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_host_limit_holds_over_h2() {
     const PER_HOST: usize = 4;
