@@ -362,12 +362,43 @@ fn json_value(bytes: &[u8]) -> Option<Box<RawValue>> {
         return None;
     }
     if text.as_bytes().contains(&b'\n') || text.as_bytes().contains(&b'\r') {
-        // Newlines in JSON are only ever whitespace between tokens, but a
-        // record must be one line: reparse and write it compactly.
-        let value: serde_json::Value = serde_json::from_str(text).ok()?;
-        return serde_json::value::to_raw_value(&value).ok();
+        // A record must be one line. `from_string` checks the result is
+        // JSON, so the compaction need not.
+        return RawValue::from_string(compact_json(text)).ok();
     }
     serde_json::from_str::<Box<RawValue>>(text).ok()
+}
+
+/// `text` without whitespace outside its strings: for JSON, the same
+/// document on one line (a raw newline can only be whitespace between
+/// tokens, as a string cannot hold one), with every key, number and escape
+/// exactly as written. It does not check that `text` is JSON.
+///
+/// ```
+/// let pretty = "{\n  \"id\": 12345678901234567890123,\n  \"name\": \"A b\"\n}";
+/// assert_eq!(volley::compact_json(pretty), r#"{"id":12345678901234567890123,"name":"A b"}"#);
+/// ```
+pub fn compact_json(text: &str) -> String {
+    let mut out = Vec::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for &byte in text.as_bytes() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+        } else if matches!(byte, b' ' | b'\t' | b'\n' | b'\r') {
+            continue;
+        } else if byte == b'"' {
+            in_string = true;
+        }
+        out.push(byte);
+    }
+    // Only ASCII bytes were left out, so what remains is still UTF-8.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 fn base64(bytes: &[u8]) -> String {
@@ -413,6 +444,23 @@ mod tests {
         assert_eq!(
             get(BodyMode::Auto, json, b"{\n \"a\": 1\n}"),
             (Some("{\"a\":1}".into()), None)
+        );
+        // Compacted as written: key order, numbers past f64 and escapes kept.
+        assert_eq!(
+            get(
+                BodyMode::Auto,
+                json,
+                b"{\r\n  \"z\": 123456789012345678901234567890,\n  \"a\": [1.50, \"x \\\" y\\n\\\\\", \"\xc3\xa9 \"]\n}\n"
+            ),
+            (
+                Some("{\"z\":123456789012345678901234567890,\"a\":[1.50,\"x \\\" y\\n\\\\\",\"\u{e9} \"]}".into()),
+                None
+            )
+        );
+        // Broken JSON over several lines is kept as text.
+        assert_eq!(
+            get(BodyMode::Auto, json, b"{\n \"a\": \n}"),
+            (Some("\"{\\n \\\"a\\\": \\n}\"".into()), None)
         );
         // Declared JSON that is not JSON is kept as text, not lost.
         assert_eq!(

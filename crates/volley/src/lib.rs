@@ -75,7 +75,7 @@ mod stats;
 mod tls;
 mod transport;
 
-pub use body::BodyMode;
+pub use body::{compact_json, BodyMode};
 pub use builder::{BuildError, ClientBuilder};
 pub use client::Client;
 pub use intent::{IntentFuture, IntentHook};

@@ -9,13 +9,19 @@
 //! Known fields are `url` (required), `method`, `headers` (an object of
 //! name → value, or an array of `[name, value]` pairs, which allows a name
 //! twice), `body` (text sent as is) or `json` (any JSON value, sent
-//! compactly), and `id` (a string or an integer). Every other field is
+//! compactly, with its keys, numbers and escapes exactly as written), and
+//! `id` (a string or an integer). Every other field is
 //! passed through untouched to the record's `meta`. An optional field set to
 //! `null` counts as absent.
 //!
 //! This module only reads the object's shape; merging with the command-line
 //! defaults and checking the URL, method and headers is the parser's job.
 
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// The fields of one JSON request line, read but not yet validated.
@@ -75,27 +81,29 @@ impl Rejection {
 /// A [`Rejection`] when the text is not JSON, not an object, or a known
 /// field has the wrong type; `body` and `json` together are refused too.
 pub fn parse(text: &str) -> Result<JsonRequest, Rejection> {
-    let value: Value =
+    let line: Line<'_> =
         serde_json::from_str(text).map_err(|e| Rejection::bare(describe_json_error(&e)))?;
-    let Value::Object(mut map) = value else {
-        return Err(Rejection::bare(format!(
-            "expected a JSON object with a \"url\" field, found {}",
-            kind_of(&value)
-        )));
+    let fields = match line {
+        Line::Object(fields) => fields,
+        Line::Not(kind) => {
+            return Err(Rejection::bare(format!(
+                "expected a JSON object with a \"url\" field, found {kind}"
+            )))
+        }
     };
-    // Take the known fields out; what is left is `meta`, untouched. `null`
-    // is treated as absent, so `remove` followed by this filter is the
-    // "present" test for every optional field.
-    let mut take = |name: &str| map.remove(name).filter(|v| !v.is_null());
-    let url = take("url");
-    let method = take("method");
-    let headers = take("headers");
-    let body = take("body");
-    let json = take("json");
-    let id = take("id");
+    // `null` is treated as absent, so this filter is the "present" test for
+    // every optional field.
+    let present = |field: Option<Value>| field.filter(|v| !v.is_null());
+    let url = present(fields.url);
+    let method = present(fields.method);
+    let headers = present(fields.headers);
+    let body = present(fields.body);
+    let json = fields.json.filter(|raw| raw.get() != "null");
+    let id = present(fields.id);
+    let meta = fields.meta;
     let mut rejection = Rejection {
         url: url.as_ref().and_then(Value::as_str).map(str::to_owned),
-        meta: (!map.is_empty()).then_some(map),
+        meta: (!meta.is_empty()).then_some(meta),
         ..Rejection::default()
     };
     // The id first, so that every later rejection carries it.
@@ -150,8 +158,7 @@ pub fn parse(text: &str) -> Result<JsonRequest, Rejection> {
             );
             return fail(message, rejection);
         }
-        // `Value`'s `Display` is the compact serialisation, and cannot fail.
-        (None, Some(value)) => Some(JsonBody::Json(value.to_string())),
+        (None, Some(raw)) => Some(JsonBody::Json(volley::compact_json(raw.get()))),
         (None, None) => None,
     };
     Ok(JsonRequest {
@@ -162,6 +169,117 @@ pub fn parse(text: &str) -> Result<JsonRequest, Rejection> {
         id: rejection.id,
         meta: rejection.meta,
     })
+}
+
+/// A line's fields as read: the known ones apart, each as whatever JSON it
+/// holds (its type is checked by [`parse`], for a better message than
+/// serde's), and the others for `meta`.
+#[derive(Default)]
+struct Fields<'a> {
+    url: Option<Value>,
+    method: Option<Value>,
+    headers: Option<Value>,
+    body: Option<Value>,
+    /// The text as written, to be sent compact.
+    json: Option<&'a RawValue>,
+    id: Option<Value>,
+    meta: Map<String, Value>,
+}
+
+/// A JSON line: an object's fields, or the kind of value it is instead.
+enum Line<'a> {
+    Object(Fields<'a>),
+    Not(&'static str),
+}
+
+impl<'de> Deserialize<'de> for Line<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(LineVisitor)
+    }
+}
+
+struct LineVisitor;
+
+impl<'de> Visitor<'de> for LineVisitor {
+    type Value = Line<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Line<'de>, A::Error> {
+        let mut fields = Fields::default();
+        // A name given twice counts as its last value, as in a `Value`.
+        while let Some(Key(name)) = map.next_key()? {
+            match &*name {
+                "url" => fields.url = Some(map.next_value()?),
+                "method" => fields.method = Some(map.next_value()?),
+                "headers" => fields.headers = Some(map.next_value()?),
+                "body" => fields.body = Some(map.next_value()?),
+                "json" => fields.json = Some(map.next_value()?),
+                "id" => fields.id = Some(map.next_value()?),
+                _ => {
+                    let value = map.next_value()?;
+                    fields.meta.insert(name.into_owned(), value);
+                }
+            }
+        }
+        Ok(Line::Object(fields))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Line<'de>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Line::Not("an array"))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Line<'de>, E> {
+        Ok(Line::Not("a string"))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Line<'de>, E> {
+        Ok(Line::Not("a boolean"))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Line<'de>, E> {
+        Ok(Line::Not("a number"))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Line<'de>, E> {
+        Ok(Line::Not("a number"))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Line<'de>, E> {
+        Ok(Line::Not("a number"))
+    }
+
+    fn visit_unit<E>(self) -> Result<Line<'de>, E> {
+        Ok(Line::Not("null"))
+    }
+}
+
+/// A field name, borrowed from the line unless it has escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+
+            fn visit_borrowed_str<E>(self, name: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(name)))
+            }
+
+            fn visit_str<E>(self, name: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(name.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
 }
 
 /// The `id` as text: a string as is, an integer in decimal. The record's
@@ -261,6 +379,21 @@ mod tests {
                 meta: meta(json!({"batch": 3, "tags": ["x"]})),
             }
         );
+    }
+
+    /// The `json` field is sent as written, less the whitespace: keys in
+    /// their order, numbers past `f64`, escapes. Names with escapes count.
+    #[test]
+    fn a_json_body_is_sent_as_written_only_compact() {
+        let line = r#"{"json": {"z": 12345678901234567890123, "a": [1.50, "\u00e9 \" x"]}, "u\u0072l": "http://a.test/", "n\u0061me": 1}"#;
+        let request = parse(line).expect("valid");
+        let sent = r#"{"z":12345678901234567890123,"a":[1.50,"\u00e9 \" x"]}"#;
+        assert_eq!(request.body, Some(JsonBody::Json(sent.to_owned())));
+        assert_eq!(request.url, "http://a.test/");
+        assert_eq!(request.meta, meta(json!({"name": 1})));
+        // `null` is no body, and a field given twice counts as its last.
+        let request = parse(r#"{"url":"u","json":{"a":1},"json":null}"#).expect("valid");
+        assert_eq!(request.body, None);
     }
 
     #[test]

@@ -6,6 +6,8 @@ use bytes::Bytes;
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
+use volley::hot_paths::render_body;
+use volley::BodyMode;
 use volley_cli::input::lines::LineReader;
 use volley_cli::input::{jsonl, Defaults, Item, LineParser, Location};
 use volley_cli::resume;
@@ -229,6 +231,34 @@ proptest! {
         // Through the whole parser it is one item, whatever is wrong with it.
         let items = parse_all(text.as_bytes(), 64, 1 << 20, Defaults::default());
         prop_assert_eq!(items.len(), 1);
+    }
+
+    /// A JSON body over several lines goes into the record as the same
+    /// document on one line: exactly what compact serialisation writes.
+    #[test]
+    fn a_pretty_json_body_is_recorded_compact(value in json_value(), crlf in any::<bool>()) {
+        let mut pretty = serde_json::to_string_pretty(&value).expect("serialises");
+        if crlf {
+            pretty = pretty.replace('\n', "\r\n");
+        }
+        let (body, base64) = render_body(BodyMode::Auto, Some("application/json"), pretty.as_bytes());
+        prop_assert_eq!(base64, None);
+        let body = body.expect("a JSON body is recorded");
+        prop_assert_eq!(body.get(), value.to_string());
+    }
+
+    /// Any body bytes are recorded on one line, as JSON or as base64.
+    #[test]
+    fn any_body_is_recorded_on_one_line(bytes in input_bytes(), json in any::<bool>()) {
+        let content_type = json.then_some("application/json");
+        match render_body(BodyMode::Auto, content_type, &bytes) {
+            (Some(body), None) => {
+                prop_assert!(!body.get().contains(['\n', '\r']), "{}", body.get());
+                serde_json::from_str::<Value>(body.get()).expect("the body is JSON");
+            }
+            (None, Some(base64)) => prop_assert!(!base64.contains('\n')),
+            other => prop_assert!(false, "{other:?}"),
+        }
     }
 }
 
