@@ -98,9 +98,13 @@ async fn an_http1_origin_over_tls_is_found_out_once() {
         assert_ok(&outcome, 200, 1);
     }
     assert_eq!(tb.journal().total(), 100, "each request arrived once");
+    // 16 and the probe's, give or take: hyper-util's pool hands a finished
+    // HTTP/1.1 connection back from a task of its own, so a request that
+    // starts just then may open one more (bench/connections.py). A
+    // connection per request would be 100.
     let opened = tb.journal().connections();
     assert!(
-        (8..=CONCURRENCY as u64 + 1).contains(&opened),
+        (8..=2 * CONCURRENCY as u64 + 1).contains(&opened),
         "{opened} connections for {CONCURRENCY} concurrent requests over HTTP/1.1"
     );
     // Known now: a second run opens no probe connection of its own.

@@ -23,5 +23,7 @@ mod redirects;
 mod schema;
 /// FAULTS.md row 17: TLS with a self-signed certificate, trusted, or not verified.
 mod tls;
+/// HTTPS through a proxy's `CONNECT` tunnel, to HTTP/1.1 and HTTP/2 origins.
+mod tunnel;
 /// Many requests: exactly one outcome each, input order, bounded input, cancellation.
 mod volume;
