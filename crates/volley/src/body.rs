@@ -362,17 +362,19 @@ fn json_value(bytes: &[u8]) -> Option<Box<RawValue>> {
         return None;
     }
     if text.as_bytes().contains(&b'\n') || text.as_bytes().contains(&b'\r') {
-        // A record must be one line. `from_string` checks the result is
-        // JSON, so the compaction need not.
+        // A record must be one line. The text is checked first: taking the
+        // spaces out of broken JSON can make other, valid JSON (`[1 2]`).
+        serde_json::from_str::<&RawValue>(text).ok()?;
         return RawValue::from_string(compact_json(text)).ok();
     }
     serde_json::from_str::<Box<RawValue>>(text).ok()
 }
 
-/// `text` without whitespace outside its strings: for JSON, the same
+/// `text` without whitespace outside its strings: for valid JSON, the same
 /// document on one line (a raw newline can only be whitespace between
 /// tokens, as a string cannot hold one), with every key, number and escape
-/// exactly as written. It does not check that `text` is JSON.
+/// exactly as written. It does not check that `text` is JSON, and from text
+/// that is not, it can make JSON that is (`[1 2]` becomes `[12]`).
 ///
 /// ```
 /// let pretty = "{\n  \"id\": 12345678901234567890123,\n  \"name\": \"A b\"\n}";
@@ -457,10 +459,15 @@ mod tests {
                 None
             )
         );
-        // Broken JSON over several lines is kept as text.
+        // Broken JSON over several lines is kept as text, even where taking
+        // its spaces out would make JSON.
         assert_eq!(
             get(BodyMode::Auto, json, b"{\n \"a\": \n}"),
             (Some("\"{\\n \\\"a\\\": \\n}\"".into()), None)
+        );
+        assert_eq!(
+            get(BodyMode::Auto, json, b"[1\n 2]"),
+            (Some("\"[1\\n 2]\"".into()), None)
         );
         // Declared JSON that is not JSON is kept as text, not lost.
         assert_eq!(
