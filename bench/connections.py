@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -89,9 +90,8 @@ def make_certificates(run):
 
 def accepted(status_port):
     """nginx's count of accepted connections, less the one asking."""
-    with subprocess.Popen(["curl", "-s", f"http://127.0.0.1:{status_port}/status"],
-                          stdout=subprocess.PIPE, text=True) as p:
-        lines = p.stdout.read().splitlines()
+    with urllib.request.urlopen(f"http://127.0.0.1:{status_port}/status", timeout=5) as r:
+        lines = r.read().decode().splitlines()
     return int(lines[2].split()[0]) - 1
 
 
@@ -130,7 +130,7 @@ def main():
     parser.add_argument("--out", type=Path,
                         default=BENCH / "results" / datetime.date.today().isoformat())
     args = parser.parse_args()
-    for tool in ["nginx", "openssl", "curl"]:
+    for tool in ["nginx", "openssl"]:
         if not shutil.which(tool):
             sys.exit(f"{tool} is required")
 

@@ -39,7 +39,7 @@ pub(crate) struct Classified {
 const MAX_DEPTH: usize = 32;
 
 /// Every cause in `err`'s chain, `err` first, looking inside `io::Error`s.
-fn causes<'a>(err: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'static)> {
+pub(crate) fn causes<'a>(err: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'static)> {
     let mut out = Vec::with_capacity(8);
     let mut next = Some(err);
     while let Some(cause) = next {

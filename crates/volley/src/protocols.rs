@@ -96,10 +96,7 @@ impl Protocols {
     /// Whether the HTTP/2-only pool may connect to `authority`: it is not
     /// known to speak anything else, nor unreached.
     pub(crate) fn may_speak_h2(&self, authority: &str) -> bool {
-        !matches!(
-            self.table().get(authority),
-            Some(Known::Speaks(Speaks::Http1 | Speaks::Unreached))
-        )
+        !matches!(self.of(authority), Some(Speaks::Http1 | Speaks::Unreached))
     }
 
     /// Records what a handshake with `authority` chose.

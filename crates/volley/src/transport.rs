@@ -30,6 +30,7 @@ use hyper_util::client::legacy;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use url::Url;
 
+use crate::classify;
 use crate::connect::{Connector, NotH2, Proxies};
 use crate::protocols::{Protocols, Route, Speaks};
 
@@ -155,12 +156,5 @@ impl Transport {
 
 /// Whether the HTTP/2-only pool's connector refused the connection.
 fn refused_as_not_h2(err: &legacy::Error) -> bool {
-    let mut cause = err.source();
-    while let Some(c) = cause {
-        if c.is::<NotH2>() {
-            return true;
-        }
-        cause = c.source();
-    }
-    false
+    classify::causes(err).iter().any(|c| c.is::<NotH2>())
 }

@@ -11,7 +11,7 @@ use volley::RetryPolicy;
 use volley::{Client, ClientBuilder, ErrorKind, RequestSpec};
 
 use super::h2_origin::{text, GoawayOrigin, H2Options, H2Origin};
-use super::support::{assert_failed, assert_ok, check, fast, fetch, get};
+use super::support::{all_ok, assert_failed, assert_ok, check, fast, fetch, get};
 
 /// A builder that trusts `origin`'s certificate, with short timeouts.
 fn trusting(origin: &H2Origin) -> ClientBuilder {
@@ -91,12 +91,10 @@ async fn an_http1_origin_over_tls_is_found_out_once() {
         .concurrency(CONCURRENCY)
         .build()
         .expect("valid settings");
-    let specs: Vec<RequestSpec> = (0..100u64)
-        .map(|i| RequestSpec::new("POST", tb.url(&format!("/delay/20?i={i}"))).with_index(i))
-        .collect();
-    for outcome in client.gather(specs).await {
-        assert_ok(&outcome, 200, 1);
-    }
+    all_ok(&client, 100, |i| {
+        RequestSpec::new("POST", tb.url(&format!("/delay/20?i={i}")))
+    })
+    .await;
     assert_eq!(tb.journal().total(), 100, "each request arrived once");
     // 16 and the probe's, give or take: hyper-util's pool hands a finished
     // HTTP/1.1 connection back from a task of its own, so a request that
@@ -108,12 +106,10 @@ async fn an_http1_origin_over_tls_is_found_out_once() {
         "{opened} connections for {CONCURRENCY} concurrent requests over HTTP/1.1"
     );
     // Known now: a second run opens no probe connection of its own.
-    let specs: Vec<RequestSpec> = (0..16u64)
-        .map(|i| RequestSpec::get(tb.url(&format!("/json/{i}"))).with_index(i))
-        .collect();
-    for outcome in client.gather(specs).await {
-        assert_ok(&outcome, 200, 1);
-    }
+    all_ok(&client, 16, |i| {
+        RequestSpec::get(tb.url(&format!("/json/{i}")))
+    })
+    .await;
     let reopened = tb.journal().connections() - opened;
     assert!(
         reopened <= 1,
@@ -153,12 +149,10 @@ async fn per_host_limit_holds_over_h2() {
         .per_host(PER_HOST)
         .build()
         .expect("valid settings");
-    let specs: Vec<RequestSpec> = (0..40u64)
-        .map(|i| RequestSpec::get(origin.url(&format!("/delay/20/{i}"))).with_index(i))
-        .collect();
-    for outcome in client.gather(specs).await {
-        assert_ok(&outcome, 200, 1);
-    }
+    all_ok(&client, 40, |i| {
+        RequestSpec::get(origin.url(&format!("/delay/20/{i}")))
+    })
+    .await;
     let high = origin.max_in_flight();
     assert!(high <= PER_HOST, "{high} in flight, limit {PER_HOST}");
     assert!(high >= 2, "only {high} in flight: no concurrency at all?");

@@ -126,6 +126,15 @@ pub fn assert_ok(outcome: &Outcome, status: u16, attempts: u32) {
     assert_eq!(record["attempts"], attempts, "{record}");
 }
 
+/// Sends `count` requests at once, request `i` made by `spec(i)` and given
+/// index `i`, and asserts that each got a 200 at its first attempt.
+pub async fn all_ok(client: &Client, count: u64, spec: impl Fn(u64) -> RequestSpec) {
+    let specs: Vec<RequestSpec> = (0..count).map(|i| spec(i).with_index(i)).collect();
+    for outcome in client.gather(specs).await {
+        assert_ok(&outcome, 200, 1);
+    }
+}
+
 /// Percent-encodes everything but RFC 3986's unreserved characters, for a
 /// URL carried in a query parameter.
 pub fn percent_encode(text: &str) -> String {

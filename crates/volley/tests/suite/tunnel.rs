@@ -12,7 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 use volley::RequestSpec;
 
 use super::h2_origin::H2Origin;
-use super::support::{assert_ok, fast};
+use super::support::{all_ok, fast};
 
 /// A proxy that answers `CONNECT host:port` by joining the client to that
 /// address, and refuses anything else with 405. It remembers each tunnel's
@@ -102,12 +102,10 @@ async fn https_to_an_http1_origin_goes_through_a_connect_tunnel() {
         .concurrency(4)
         .build()
         .expect("valid settings");
-    let specs: Vec<RequestSpec> = (0..20u64)
-        .map(|i| RequestSpec::get(tb.url(&format!("/json/{i}"))).with_index(i))
-        .collect();
-    for outcome in client.gather(specs).await {
-        assert_ok(&outcome, 200, 1);
-    }
+    all_ok(&client, 20, |i| {
+        RequestSpec::get(tb.url(&format!("/json/{i}")))
+    })
+    .await;
     assert_eq!(tb.journal().total(), 20, "each request arrived once");
     let targets = proxy.targets();
     let origin = tb.addr().to_string();
@@ -138,12 +136,10 @@ async fn https_to_an_h2_origin_goes_through_one_tunnel() {
         .concurrency(16)
         .build()
         .expect("valid settings");
-    let specs: Vec<RequestSpec> = (0..50u64)
-        .map(|i| RequestSpec::get(origin.url(&format!("/json/{i}"))).with_index(i))
-        .collect();
-    for outcome in client.gather(specs).await {
-        assert_ok(&outcome, 200, 1);
-    }
+    all_ok(&client, 50, |i| {
+        RequestSpec::get(origin.url(&format!("/json/{i}")))
+    })
+    .await;
     let arrivals = origin.arrivals();
     assert_eq!(arrivals.len(), 50, "each request arrived once");
     assert!(arrivals.iter().all(|a| a.version == Version::HTTP_2));
