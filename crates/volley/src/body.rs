@@ -20,6 +20,8 @@ use serde_json::value::RawValue;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, BufReader};
 use tokio_util::io::StreamReader;
 
+use crate::pool::Lease;
+
 /// How bodies are put into records.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum BodyMode {
@@ -236,9 +238,11 @@ impl Out {
 /// Reads `response`'s body, decoded and capped, into `to`. `progress` is
 /// updated as decoded bytes arrive, so a caller whose deadline fires can
 /// say how far it got. A file left behind by a failure is the caller's to
-/// remove.
+/// remove. `lease`, the response's HTTP/1 connection, is given back once
+/// the body has been read to its end, and closed otherwise.
 pub(crate) async fn read(
     response: Response<Incoming>,
+    lease: Option<Lease>,
     cap: u64,
     to: &Destination,
     progress: &mut u64,
@@ -269,6 +273,9 @@ pub(crate) async fn read(
                     got: *progress,
                 })?;
             let Some(frame) = frame else {
+                if let Some(lease) = lease {
+                    lease.release();
+                }
                 return out.finish().await;
             };
             // Trailers, the only other kind of frame, are not recorded.
@@ -296,6 +303,9 @@ pub(crate) async fn read(
         })?;
         let n = chunk.len();
         if n == 0 {
+            if let Some(lease) = lease {
+                lease.release();
+            }
             return out.finish().await;
         }
         count(chunk, cap, progress)?;

@@ -304,7 +304,7 @@ impl ClientBuilder {
             user_agent,
             connect_timeout: config.connect_timeout,
         });
-        let http = Transport::new(connector, proxies, config.per_host);
+        let http = Transport::new(connector, proxies, config.per_host, config.concurrency);
         let limits = Limits::new(config.concurrency, config.per_host, config.rate.clone());
         Ok(Client::new(http, config, limits))
     }

@@ -22,6 +22,7 @@ use hyper_util::client::legacy;
 
 use crate::connect::ConnectTimeout;
 use crate::outcome::ErrorKind;
+use crate::pool::ConnectFailed;
 use crate::resolve::DnsError;
 
 /// A classified transport failure.
@@ -114,6 +115,7 @@ pub(crate) fn classify(err: &(dyn StdError + 'static), connect_timeout: Duration
     //    address, or the operating system's (both an I/O `TimedOut`).
     let connecting = chain.iter().any(|c| {
         c.is::<ConnectTimeout>()
+            || c.is::<ConnectFailed>()
             || c.downcast_ref::<legacy::Error>()
                 .is_some_and(legacy::Error::is_connect)
     });

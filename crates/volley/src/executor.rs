@@ -104,14 +104,14 @@ pub(crate) async fn attempt(
                 );
             }
             Ok(Err(err)) => return Attempt::Failed(classify(&*err, config.connect_timeout)),
-            Ok(Ok(response)) => response,
+            Ok(Ok(sent)) => sent,
         };
         if config.max_redirects == 0 {
             // Following is off: the redirect itself is the response (curl without -L).
             break response;
         }
-        let location = response.headers().get(http::header::LOCATION);
-        match redirect::next(response.status(), location, url, method) {
+        let location = response.0.headers().get(http::header::LOCATION);
+        match redirect::next(response.0.status(), location, url, method) {
             Next::Done => break response,
             Next::Refuse(message) => return failed(ErrorKind::Redirect, message),
             Next::Follow(next) => {
@@ -143,6 +143,8 @@ pub(crate) async fn attempt(
         }
     };
 
+    // The lease on an HTTP/1 connection goes back once the body is read.
+    let (response, lease) = response;
     let status = response.status();
     let header = |name| response.headers().get(name).cloned();
     let retry_after = header(http::header::RETRY_AFTER);
@@ -168,7 +170,7 @@ pub(crate) async fn attempt(
     let mut progress = 0u64;
     let read = timeout_at(
         deadline,
-        body::read(response, config.max_body, &to, &mut progress),
+        body::read(response, lease, config.max_body, &to, &mut progress),
     )
     .await;
     if let (Destination::File(path), false) = (&to, matches!(read, Ok(Ok(_)))) {

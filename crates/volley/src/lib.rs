@@ -64,6 +64,7 @@ mod intent;
 mod origins;
 pub mod outcome;
 pub mod policy;
+mod pool;
 mod protocols;
 mod redirect;
 mod resolve;

@@ -1,0 +1,408 @@
+//! HTTP/1 connections, kept per origin between requests.
+//!
+//! A request takes an idle connection to its origin, or makes one, and owns
+//! it until its response body has been read to the end: only then does it
+//! put the connection back ([`Lease::release`]), from its own task, before
+//! its slot in the scheduler is freed. So the next request to the origin
+//! finds the connection idle, and an origin gets no more connections than
+//! it has requests in flight. (hyper-util's pool put connections back from
+//! a task of its own, and a request that started meanwhile opened another:
+//! 65 to 270 TLS connections for 64 requests in flight.)
+//!
+//! A response whose body was not read to the end (an error, the body cap, a
+//! redirect) takes its connection with it: hyper closes it.
+//!
+//! Idle connections are kept up to `per_host` per origin and [`MAX_IDLE`] in
+//! all, each for up to [`IDLE_TIMEOUT`]; a task sweeps out the expired and
+//! the closed ones while the pool lives.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{HeaderValue, Request, Response, Uri};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::client::legacy::connect::Connection as _;
+use tower_service::Service as _;
+
+use crate::connect::Connector;
+
+type Sender = SendRequest<Full<Bytes>>;
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How long a connection may stay idle before it is closed.
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Idle connections kept over all origins, unless more requests may be in
+/// flight at once: a run over many origins keeps only its most recent ones
+/// open, not one per origin it ever saw.
+pub(crate) const MAX_IDLE: usize = 1024;
+
+/// A connection could not be made (TCP, TLS, a proxy tunnel, or the
+/// connect timeout): nothing was sent.
+#[derive(Debug, thiserror::Error)]
+#[error("connect failed")]
+pub(crate) struct ConnectFailed(#[source] pub BoxError);
+
+/// The origin's TLS handshake chose HTTP/2 for a request routed here as
+/// HTTP/1; nothing was sent, and the origin is now known to speak HTTP/2.
+#[derive(Debug, thiserror::Error)]
+#[error("the origin chose HTTP/2")]
+pub(crate) struct ChoseH2;
+
+/// Connections by origin.
+pub(crate) struct Pool {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("per_host", &self.inner.per_host)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    connector: Connector,
+    per_host: usize,
+    max_idle: usize,
+    idle: Mutex<Idle>,
+}
+
+#[derive(Default)]
+struct Idle {
+    by_origin: HashMap<Key, Origin>,
+    count: usize,
+    sweeping: bool,
+}
+
+/// An origin's idle connections, the last parked last, and its `Host`.
+struct Origin {
+    parked: Vec<Parked>,
+    host: HeaderValue,
+}
+
+struct Parked {
+    conn: Conn,
+    since: Instant,
+}
+
+/// A connection's sending half, and whether it goes to a proxy that takes
+/// absolute-form requests.
+struct Conn {
+    sender: Sender,
+    forward: bool,
+}
+
+/// An origin: its scheme and authority, compared and hashed as written.
+/// (The URL parser has lowercased the host; `Authority`'s own `Hash`
+/// lowercases it again, a byte at a time, on every lookup.)
+#[derive(Clone)]
+struct Key {
+    https: bool,
+    authority: Authority,
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.https == other.https && self.authority.as_str() == other.authority.as_str()
+    }
+}
+
+impl Eq for Key {}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.https.hash(state);
+        state.write(self.authority.as_str().as_bytes());
+    }
+}
+
+/// A request's hold on its connection, from its response headers until its
+/// body has been read.
+pub(crate) struct Lease {
+    pool: Weak<Inner>,
+    key: Key,
+    host: HeaderValue,
+    conn: Conn,
+}
+
+impl Pool {
+    /// Keeps up to `per_host` idle connections per origin, and up to
+    /// `concurrency` or [`MAX_IDLE`], whichever is more, in all.
+    pub(crate) fn new(connector: Connector, per_host: usize, concurrency: usize) -> Self {
+        Pool {
+            inner: Arc::new(Inner {
+                connector,
+                per_host,
+                max_idle: concurrency.max(MAX_IDLE),
+                idle: Mutex::default(),
+            }),
+        }
+    }
+
+    /// Sends `request` (whose URI is absolute) on an idle connection to its
+    /// origin, or on a new one, and waits for the response headers. A
+    /// request that finds its idle connection closed before any of it was
+    /// written goes out again on a new connection.
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectFailed`], [`ChoseH2`], or hyper's error.
+    pub(crate) async fn send(
+        &self,
+        mut request: Request<Full<Bytes>>,
+    ) -> Result<(Response<Incoming>, Lease), BoxError> {
+        let uri = request.uri().clone();
+        let key = Key {
+            https: uri.scheme() == Some(&Scheme::HTTPS),
+            authority: uri.authority().cloned().ok_or("the URL has no host")?,
+        };
+        let mut first = true;
+        loop {
+            let (idle, host) = self.inner.checkout(&key, &uri)?;
+            if std::mem::take(&mut first) && !request.headers().contains_key(http::header::HOST) {
+                request
+                    .headers_mut()
+                    .insert(http::header::HOST, host.clone());
+            }
+            let (mut conn, reused) = match idle {
+                Some(conn) => (conn, true),
+                // Boxed: a handshake's future is large, and rare.
+                None => (Box::pin(self.connect(&uri)).await?, false),
+            };
+            *request.uri_mut() = if conn.forward {
+                uri.clone()
+            } else {
+                origin_form(&uri)
+            };
+            match conn.sender.try_send_request(request).await {
+                Ok(response) => {
+                    let lease = Lease {
+                        pool: Arc::downgrade(&self.inner),
+                        key,
+                        host,
+                        conn,
+                    };
+                    return Ok((response, lease));
+                }
+                Err(mut err) => match err.take_message() {
+                    // An idle connection closed under us; the server saw
+                    // nothing of this request.
+                    Some(unsent) if reused => request = unsent,
+                    _ => return Err(err.into_error().into()),
+                },
+            }
+        }
+    }
+
+    async fn connect(&self, uri: &Uri) -> Result<Conn, BoxError> {
+        let io = self
+            .inner
+            .connector
+            .clone()
+            .call(uri.clone())
+            .await
+            .map_err(ConnectFailed)?;
+        let connected = io.connected();
+        if connected.is_negotiated_h2() {
+            return Err(Box::new(ChoseH2));
+        }
+        let (sender, connection) = http1::Builder::new().handshake(io).await?;
+        // Ends when the connection closes; its errors reach the request
+        // that was using it.
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(Conn {
+            sender,
+            forward: connected.is_proxied(),
+        })
+    }
+}
+
+impl Inner {
+    /// The idle connection to `key` parked last, if one is ready, and the
+    /// origin's `Host`.
+    fn checkout(&self, key: &Key, uri: &Uri) -> Result<(Option<Conn>, HeaderValue), BoxError> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let Idle {
+            by_origin, count, ..
+        } = &mut *idle;
+        let origin = match by_origin.get_mut(key) {
+            Some(origin) => origin,
+            None => by_origin.entry(key.clone()).or_insert(Origin {
+                parked: Vec::new(),
+                host: host_header(uri)?,
+            }),
+        };
+        let now = Instant::now();
+        while let Some(p) = origin.parked.pop() {
+            *count -= 1;
+            if p.conn.sender.is_ready() && now.duration_since(p.since) < IDLE_TIMEOUT {
+                return Ok((Some(p.conn), origin.host.clone()));
+            }
+        }
+        Ok((None, origin.host.clone()))
+    }
+
+    /// Keeps `conn` for the next request to `key`, if there is room.
+    fn park(self: &Arc<Self>, key: Key, host: HeaderValue, conn: Conn) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.count >= self.max_idle {
+            return;
+        }
+        let origin = match idle.by_origin.get_mut(&key) {
+            Some(origin) => origin,
+            // Swept while all its connections were in use.
+            None => idle.by_origin.entry(key).or_insert(Origin {
+                parked: Vec::new(),
+                host,
+            }),
+        };
+        if origin.parked.len() >= self.per_host {
+            return;
+        }
+        origin.parked.push(Parked {
+            conn,
+            since: Instant::now(),
+        });
+        idle.count += 1;
+        if !idle.sweeping {
+            idle.sweeping = true;
+            tokio::spawn(sweep(Arc::downgrade(self)));
+        }
+    }
+}
+
+impl Lease {
+    /// Gives the connection back for the next request to its origin: call
+    /// once the response body has been read to its end.
+    pub(crate) fn release(self) {
+        let Some(inner) = self.pool.upgrade() else {
+            return;
+        };
+        let Lease {
+            key, host, conn, ..
+        } = self;
+        if conn.sender.is_ready() {
+            inner.park(key, host, conn);
+        } else if !conn.sender.is_closed() {
+            // The connection has the body's end but has not yet said it
+            // takes another request: wait for it, briefly, elsewhere.
+            let pool = Arc::downgrade(&inner);
+            tokio::spawn(async move {
+                let Conn {
+                    mut sender,
+                    forward,
+                } = conn;
+                let ready = tokio::time::timeout(Duration::from_secs(5), sender.ready()).await;
+                if let (Ok(Ok(())), Some(inner)) = (ready, pool.upgrade()) {
+                    inner.park(key, host, Conn { sender, forward });
+                }
+            });
+        }
+    }
+}
+
+/// Closes the expired and the closed idle connections every so often,
+/// until the pool is gone.
+async fn sweep(pool: Weak<Inner>) {
+    loop {
+        tokio::time::sleep(IDLE_TIMEOUT / 3).await;
+        let Some(inner) = pool.upgrade() else {
+            return;
+        };
+        let mut idle = inner.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        let mut count = 0;
+        idle.by_origin.retain(|_, origin| {
+            origin.parked.retain(|p| {
+                !p.conn.sender.is_closed() && now.duration_since(p.since) < IDLE_TIMEOUT
+            });
+            count += origin.parked.len();
+            !origin.parked.is_empty()
+        });
+        idle.count = count;
+    }
+}
+
+/// `Host`: the URI's host, and its port unless it is the scheme's default
+/// (never its user information).
+fn host_header(uri: &Uri) -> Result<HeaderValue, BoxError> {
+    let host = uri.host().ok_or("the URL has no host")?;
+    let default_port = match uri.scheme_str() {
+        Some("https") => 443,
+        _ => 80,
+    };
+    let value = match uri.port_u16() {
+        Some(port) if port != default_port => HeaderValue::try_from(format!("{host}:{port}")),
+        _ => HeaderValue::from_str(host),
+    };
+    Ok(value?)
+}
+
+/// The path and query alone, as a request to the origin itself carries them.
+fn origin_form(uri: &Uri) -> Uri {
+    let path = uri
+        .path_and_query()
+        .cloned()
+        .unwrap_or_else(|| PathAndQuery::from_static("/"));
+    Uri::from(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(s: &str) -> Uri {
+        s.parse().expect("a valid URI")
+    }
+
+    #[test]
+    fn host_is_the_host_and_a_port_that_is_not_the_default() {
+        let cases = [
+            ("http://example.test/a", "example.test"),
+            ("http://example.test:80/a", "example.test"),
+            ("http://example.test:443/a", "example.test:443"),
+            ("https://example.test:443/a", "example.test"),
+            ("https://example.test:8443/a", "example.test:8443"),
+            ("http://user:secret@example.test:8080/", "example.test:8080"),
+            ("http://[::1]:9000/", "[::1]:9000"),
+            ("http://[::1]/", "[::1]"),
+        ];
+        for (given, host) in cases {
+            assert_eq!(host_header(&uri(given)).expect(given), host, "{given}");
+        }
+    }
+
+    #[test]
+    fn origin_form_keeps_the_path_and_query_only() {
+        assert_eq!(origin_form(&uri("http://h:1/a/b?c=d&e")), "/a/b?c=d&e");
+        assert_eq!(origin_form(&uri("http://h:1")), "/");
+        assert_eq!(origin_form(&uri("http://h:1/?q")), "/?q");
+    }
+
+    #[test]
+    fn keys_compare_scheme_and_authority() {
+        let key = |https, a: &str| Key {
+            https,
+            authority: a.parse().expect("an authority"),
+        };
+        let hash = |k: &Key| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            k.hash(&mut h);
+            h.finish()
+        };
+        assert!(key(false, "h:1") == key(false, "h:1"));
+        assert_eq!(hash(&key(false, "h:1")), hash(&key(false, "h:1")));
+        assert!(key(false, "h:1") != key(true, "h:1"));
+        assert!(key(false, "h:1") != key(false, "h:2"));
+    }
+}
