@@ -8,6 +8,7 @@
 use std::io::{self, Write as _};
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::time::Duration;
 
 use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder};
 use base64::Engine as _;
@@ -18,6 +19,7 @@ use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
 use serde_json::value::RawValue;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::time::Instant;
 use tokio_util::io::StreamReader;
 
 use crate::pool::Lease;
@@ -232,6 +234,45 @@ impl Out {
                 Ok(Vec::new())
             }
         }
+    }
+}
+
+/// The longest body [`drain`] reads to keep its connection.
+const DRAIN_MAX: u64 = 64 * 1024;
+
+/// How long [`drain`] waits for such a body.
+const DRAIN_WAIT: Duration = Duration::from_millis(200);
+
+/// Reads and drops a body nobody wants (a redirect's), so that its HTTP/1
+/// connection can carry the next request: if the body is short and comes
+/// quickly, before `deadline`. Otherwise the connection closes with it,
+/// as it would have anyway.
+pub(crate) async fn drain(response: Response<Incoming>, lease: Option<Lease>, deadline: Instant) {
+    let Some(lease) = lease else {
+        return;
+    };
+    if content_length(&response).is_some_and(|len| len > DRAIN_MAX) {
+        return;
+    }
+    let mut body = response.into_body();
+    let read = async {
+        let mut got = 0u64;
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else {
+                return false;
+            };
+            if let Some(data) = frame.data_ref() {
+                got += data.len() as u64;
+                if got > DRAIN_MAX {
+                    return false;
+                }
+            }
+        }
+        true
+    };
+    let until = deadline.min(Instant::now() + DRAIN_WAIT);
+    if let Ok(true) = tokio::time::timeout_at(until, read).await {
+        lease.release();
     }
 }
 

@@ -130,6 +130,9 @@ pub(crate) async fn attempt(
                         ),
                     );
                 }
+                // Its connection may carry the next hop, once the body is read.
+                let (redirect, lease) = response;
+                body::drain(redirect, lease, deadline).await;
                 let mut headers = headers.clone();
                 redirect::carry_headers(&mut headers, &next, &config.secret_headers);
                 let body = if next.keep_body { body.clone() } else { None };

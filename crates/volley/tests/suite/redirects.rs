@@ -37,6 +37,8 @@ async fn row15_redirect_chain_succeeds_with_final_url() {
     for hop in 0..=3 {
         assert_eq!(tb.journal().count(&format!("/redirect/{hop}")), 1);
     }
+    // Each redirect's body was read, so its connection carried the next hop.
+    assert_eq!(tb.journal().connections(), 1, "one connection for 4 hops");
 
     // Too many hops for the client's limit is a `redirect` error too.
     let strict = fast().max_redirects(2).build().expect("valid settings");
