@@ -105,8 +105,8 @@ impl Proxies {
     }
 }
 
-/// Makes the pool's connections. The pool clones it for every request,
-/// connection or not, so it is one `Arc`.
+/// Makes the pools' connections. hyper-util's HTTP/2 pool clones it for
+/// every request, connection or not, so it is one `Arc`.
 #[derive(Clone)]
 pub(crate) struct Connector {
     parts: Arc<Parts>,

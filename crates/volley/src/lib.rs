@@ -42,6 +42,10 @@
 //! - `scheduler`: the read-ahead window and the global and per-host limits.
 //! - `executor`: one attempt, under one deadline, with manual redirects
 //!   (`redirect`) and a streamed, decoded, capped body (`body`).
+//! - `transport`: the connection pools under the executor: HTTP/1
+//!   (`pool`, volley's own: a connection goes back when its body has been
+//!   read) and HTTP/2 (hyper-util's), chosen per origin (`protocols`);
+//!   `connect` makes the connections (TCP, TLS, proxies).
 //! - `classify`: a transport error's source chain → [`ErrorKind`].
 //! - [`policy`]: retry, backoff, `Retry-After`, rate limits, adaptive
 //!   throttling, retry budget, status policy; one per file.

@@ -44,7 +44,7 @@ const MAX_ORIGINS: usize = 4096;
 /// Where a request to an `https` origin goes.
 #[derive(Debug)]
 pub(crate) enum Route {
-    /// The first pool: the origin speaks HTTP/1.1, or was unreached.
+    /// The HTTP/1 pool: the origin speaks HTTP/1.1, or was unreached.
     Http1,
     /// The HTTP/2-only pool.
     Http2,

@@ -35,9 +35,10 @@ use crate::protocols::{Protocols, Route, Speaks};
 /// A failure to send a request or to receive its response headers.
 pub(crate) type SendError = Box<dyn StdError + Send + Sync>;
 
-/// The connection pool and how to reach each origin.
+/// The connection pools and how to reach each origin.
 #[derive(Debug)]
 pub(crate) struct Transport {
+    /// HTTP/1: plain `http`, and the `https` origins that speak only it.
     h1: Pool,
     /// HTTP/2 only: for the `https` origins that speak it or may.
     h2: legacy::Client<Connector, Full<Bytes>>,
