@@ -1,4 +1,5 @@
-//! FAULTS.md row 22: the global and per-host concurrency limits, as the server's in-flight high-water marks see them.
+//! FAULTS.md row 22: the global and per-host concurrency limits, as the server's in-flight high-water marks see them,
+//! and the connections they allow.
 
 use testbed::{Options, Testbed};
 use volley::RequestSpec;
@@ -11,26 +12,13 @@ use super::support::{assert_ok, fast};
 async fn row22_per_host_and_global_limits_hold() {
     const PER_HOST: usize = 4;
     const GLOBAL: usize = 6;
-    let tb = Testbed::start_with(Options {
-        listeners: 2,
-        ..Options::default()
-    });
-    let client = fast()
-        .per_host(PER_HOST)
-        .concurrency(GLOBAL)
-        .build()
-        .expect("valid settings");
     // The first 100 go to host 0, the rest to host 1. Alternating hosts
     // would let the global limit alone keep each host near 3 and hide a
     // broken per-host limit; a run of one host puts it under pressure.
-    let specs: Vec<RequestSpec> = (0..200u64)
-        .map(|i| RequestSpec::get(tb.url_on(usize::from(i >= 100), "/delay/20")).with_index(i))
-        .collect();
-    let outcomes = client.gather(specs).await;
-    assert_eq!(outcomes.len(), 200);
-    for outcome in &outcomes {
-        assert_ok(outcome, 200, 1);
-    }
+    let tb = run_on_two_hosts(PER_HOST, GLOBAL, 200, |tb, i| {
+        tb.url_on(usize::from(i >= 100), "/delay/20")
+    })
+    .await;
 
     let journal = tb.journal();
     assert_eq!(journal.total(), 200);
@@ -64,28 +52,12 @@ async fn row22_per_host_and_global_limits_hold() {
 async fn an_origin_gets_no_more_connections_than_requests_in_flight() {
     const PER_HOST: usize = 4;
     const GLOBAL: usize = 16;
-    let tb = Testbed::start_with(Options {
-        listeners: 2,
-        ..Options::default()
-    });
-    let client = fast()
-        .per_host(PER_HOST)
-        .concurrency(GLOBAL)
-        .build()
-        .expect("valid settings");
     // Twice as many requests to host 1: both are held by the per-host
     // limit, not by the global one.
-    let specs: Vec<RequestSpec> = (0..1500u64)
-        .map(|i| {
-            let host = usize::from(i % 3 != 0);
-            RequestSpec::get(tb.url_on(host, &format!("/json/{i}"))).with_index(i)
-        })
-        .collect();
-    let outcomes = client.gather(specs).await;
-    assert_eq!(outcomes.len(), 1500);
-    for outcome in &outcomes {
-        assert_ok(outcome, 200, 1);
-    }
+    let tb = run_on_two_hosts(PER_HOST, GLOBAL, 1500, |tb, i| {
+        tb.url_on(usize::from(i % 3 != 0), &format!("/json/{i}"))
+    })
+    .await;
     let seen = tb.journal().requests();
     assert_eq!(seen.len(), 1500, "each request once");
     for (host, addr) in tb.addrs().iter().enumerate() {
@@ -100,4 +72,33 @@ async fn an_origin_gets_no_more_connections_than_requests_in_flight() {
             connections.len()
         );
     }
+}
+
+/// Starts a testbed with two listeners ("hosts") and runs `count` GETs of
+/// `url(testbed, index)` through a client with these limits; each must be a
+/// 200 at the first attempt.
+async fn run_on_two_hosts(
+    per_host: usize,
+    global: usize,
+    count: u64,
+    url: impl Fn(&Testbed, u64) -> String,
+) -> Testbed {
+    let tb = Testbed::start_with(Options {
+        listeners: 2,
+        ..Options::default()
+    });
+    let client = fast()
+        .per_host(per_host)
+        .concurrency(global)
+        .build()
+        .expect("valid settings");
+    let specs: Vec<RequestSpec> = (0..count)
+        .map(|i| RequestSpec::get(url(&tb, i)).with_index(i))
+        .collect();
+    let outcomes = client.gather(specs).await;
+    assert_eq!(outcomes.len() as u64, count);
+    for outcome in &outcomes {
+        assert_ok(outcome, 200, 1);
+    }
+    tb
 }
