@@ -12,9 +12,10 @@
 //! A response whose body was not read to the end (an error, the body cap, a
 //! redirect) takes its connection with it: hyper closes it.
 //!
-//! Idle connections are kept up to `per_host` per origin and [`MAX_IDLE`] in
-//! all, each for up to [`IDLE_TIMEOUT`]; a task sweeps out the expired and
-//! the closed ones while the pool lives.
+//! Idle connections are kept up to `per_host` per origin and, in all, up to
+//! the client's concurrency or [`MAX_IDLE`], whichever is more; each for up
+//! to [`IDLE_TIMEOUT`]. A task sweeps out the expired and the closed ones
+//! while the pool lives.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
