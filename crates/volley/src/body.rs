@@ -19,10 +19,8 @@ use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
 use serde_json::value::RawValue;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::time::Instant;
+use tokio::time::{timeout_at, Instant};
 use tokio_util::io::StreamReader;
-
-use crate::pool::Lease;
 
 /// How bodies are put into records.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -244,15 +242,11 @@ const DRAIN_MAX: u64 = 64 * 1024;
 const DRAIN_WAIT: Duration = Duration::from_millis(200);
 
 /// Reads and drops a body nobody wants (a redirect's), so that its HTTP/1
-/// connection can carry the next request: if the body is short and comes
-/// quickly, before `deadline`. Otherwise the connection closes with it,
-/// as it would have anyway.
-pub(crate) async fn drain(response: Response<Incoming>, lease: Option<Lease>, deadline: Instant) {
-    let Some(lease) = lease else {
-        return;
-    };
+/// connection can carry the next request. True if the body was read to its
+/// end: it was short and came quickly, before `deadline`.
+pub(crate) async fn drain(response: Response<Incoming>, deadline: Instant) -> bool {
     if content_length(&response).is_some_and(|len| len > DRAIN_MAX) {
-        return;
+        return false;
     }
     let mut body = response.into_body();
     let read = async {
@@ -262,8 +256,7 @@ pub(crate) async fn drain(response: Response<Incoming>, lease: Option<Lease>, de
                 return false;
             };
             if let Some(data) = frame.data_ref() {
-                got += data.len() as u64;
-                if got > DRAIN_MAX {
+                if count(data, DRAIN_MAX, &mut got).is_err() {
                     return false;
                 }
             }
@@ -271,19 +264,15 @@ pub(crate) async fn drain(response: Response<Incoming>, lease: Option<Lease>, de
         true
     };
     let until = deadline.min(Instant::now() + DRAIN_WAIT);
-    if let Ok(true) = tokio::time::timeout_at(until, read).await {
-        lease.release();
-    }
+    timeout_at(until, read).await.unwrap_or(false)
 }
 
 /// Reads `response`'s body, decoded and capped, into `to`. `progress` is
 /// updated as decoded bytes arrive, so a caller whose deadline fires can
 /// say how far it got. A file left behind by a failure is the caller's to
-/// remove. `lease`, the response's HTTP/1 connection, is given back once
-/// the body has been read to its end, and closed otherwise.
+/// remove. `Ok` only once the body has been read to its end.
 pub(crate) async fn read(
     response: Response<Incoming>,
-    lease: Option<Lease>,
     cap: u64,
     to: &Destination,
     progress: &mut u64,
@@ -314,9 +303,6 @@ pub(crate) async fn read(
                     got: *progress,
                 })?;
             let Some(frame) = frame else {
-                if let Some(lease) = lease {
-                    lease.release();
-                }
                 return out.finish().await;
             };
             // Trailers, the only other kind of frame, are not recorded.
@@ -344,9 +330,6 @@ pub(crate) async fn read(
         })?;
         let n = chunk.len();
         if n == 0 {
-            if let Some(lease) = lease {
-                lease.release();
-            }
             return out.finish().await;
         }
         count(chunk, cap, progress)?;

@@ -130,9 +130,14 @@ pub(crate) async fn attempt(
                         ),
                     );
                 }
-                // Its connection may carry the next hop, once the body is read.
+                // Its HTTP/1 connection may carry the next hop, once the
+                // body is read; else it closes with the response.
                 let (redirect, lease) = response;
-                body::drain(redirect, lease, deadline).await;
+                if let Some(lease) = lease {
+                    if body::drain(redirect, deadline).await {
+                        lease.release();
+                    }
+                }
                 let mut headers = headers.clone();
                 redirect::carry_headers(&mut headers, &next, &config.secret_headers);
                 let body = if next.keep_body { body.clone() } else { None };
@@ -146,7 +151,8 @@ pub(crate) async fn attempt(
         }
     };
 
-    // The lease on an HTTP/1 connection goes back once the body is read.
+    // The lease on an HTTP/1 connection goes back once the body is read;
+    // dropped, it closes the connection.
     let (response, lease) = response;
     let status = response.status();
     let header = |name| response.headers().get(name).cloned();
@@ -173,9 +179,13 @@ pub(crate) async fn attempt(
     let mut progress = 0u64;
     let read = timeout_at(
         deadline,
-        body::read(response, lease, config.max_body, &to, &mut progress),
+        body::read(response, config.max_body, &to, &mut progress),
     )
     .await;
+    if let (Some(lease), Ok(Ok(_))) = (lease, &read) {
+        // Read to its end: the connection is free for the next request.
+        lease.release();
+    }
     if let (Destination::File(path), false) = (&to, matches!(read, Ok(Ok(_)))) {
         // Only a whole body keeps its file; a retry writes it afresh.
         let _ = tokio::fs::remove_file(path).await;

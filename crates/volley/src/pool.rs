@@ -165,10 +165,9 @@ impl Pool {
             https: uri.scheme() == Some(&Scheme::HTTPS),
             authority: uri.authority().cloned().ok_or("the URL has no host")?,
         };
-        let mut first = true;
         loop {
             let (idle, host) = self.inner.checkout(&key, &uri)?;
-            if std::mem::take(&mut first) && !request.headers().contains_key(http::header::HOST) {
+            if !request.headers().contains_key(http::header::HOST) {
                 request
                     .headers_mut()
                     .insert(http::header::HOST, host.clone());
