@@ -488,7 +488,9 @@ fn fill_response(outcome: &mut Outcome, config: &Config, prepared: &Prepared, r:
 }
 
 /// What an attempt says about its host's health, for adaptive throttling;
-/// `None` when it says nothing about load (DNS, TLS, size, redirects).
+/// `None` when it says nothing about load (DNS, TLS, size, redirects, and a
+/// refused or unreachable connect: nothing is there to be overloaded, and
+/// slowing down would only make a run against a dead host take hours).
 fn signal(result: &Attempt) -> Option<Signal> {
     match result {
         Attempt::Received(r) => {
@@ -503,9 +505,7 @@ fn signal(result: &Attempt) -> Option<Signal> {
             }
         }
         Attempt::Failed(c) => match c.kind {
-            ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Reset | ErrorKind::Protocol => {
-                Some(Signal::Failed)
-            }
+            ErrorKind::Timeout | ErrorKind::Reset | ErrorKind::Protocol => Some(Signal::Failed),
             _ => None,
         },
     }

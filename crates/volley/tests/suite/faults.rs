@@ -25,6 +25,31 @@ async fn row01_connection_refused_is_retried_for_get_and_post() {
     }
 }
 
+/// A dead host is not an overloaded one: 2,000 requests to a refused port
+/// all end with `connect` records promptly. Read as failures to slow down
+/// for, they cut the host's rate to its floor, and the same run took hours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_to_a_refused_port_are_not_throttled() {
+    let client = fast().concurrency(64).build().expect("valid settings");
+    let url = format!("http://{}/json/1", closed_port());
+    let specs: Vec<RequestSpec> = (0..2_000)
+        .map(|i| RequestSpec::get(url.as_str()).with_index(i))
+        .collect();
+    let outcomes = tokio::time::timeout(Duration::from_secs(60), client.gather(specs))
+        .await
+        .expect("2,000 refused requests finish within a minute");
+    assert_eq!(outcomes.len(), 2_000);
+    for outcome in &outcomes {
+        assert_eq!(
+            outcome.error_kind(),
+            Some(ErrorKind::Connect),
+            "{outcome:?}"
+        );
+    }
+    let stats = client.stats();
+    assert_eq!(stats.throttle_decreases, 0, "{stats:?}");
+}
+
 /// FAULTS row 2: a listener that never accepts; each attempt ends at the
 /// connect timeout (not the much longer total deadline) and is retried.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
