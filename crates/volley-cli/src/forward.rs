@@ -96,13 +96,13 @@ impl Forwarder {
                 steps.push(Step::Skip(index));
                 continue;
             }
-            let key = key_of(&item);
-            if self.done.contains(key) {
+            // A first run (no records yet) has nothing to look up.
+            if !self.done.is_empty() && self.done.contains(key_of(&item)) {
                 skipped.done += 1;
                 steps.push(Step::Skip(index));
                 continue;
             }
-            if id_of(&item).is_none() && self.done.has_position(index) {
+            if !self.done.is_empty() && id_of(&item).is_none() && self.done.has_position(index) {
                 bail!(
                     "input item {index} ({}) differs from the record already written for index {index}: \
                      the input changed since the first run. Resume with the same input, or write to a new file",

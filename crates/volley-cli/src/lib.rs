@@ -352,10 +352,10 @@ pub async fn execute(mut config: Config) -> anyhow::Result<Report> {
         .run(),
     );
 
-    let specs = futures_util::stream::unfold(spec_rx, |mut rx| async move {
-        let spec = rx.recv().await?;
-        Some((spec, rx))
-    });
+    // Polled in place: `unfold` would build a future, and move the receiver
+    // and the spec through it, for every spec.
+    let mut spec_rx = spec_rx;
+    let specs = futures_util::stream::poll_fn(move |cx| spec_rx.poll_recv(cx));
     let mut abandoned = false;
     {
         // The engine's stream lives in this block only. When the sink stops

@@ -38,7 +38,9 @@ impl Key {
             None => {
                 h.write(b"at\0");
                 h.write(&index.to_le_bytes());
-                h.write(method.to_ascii_uppercase().as_bytes());
+                for byte in method.bytes() {
+                    h.write(&[byte.to_ascii_uppercase()]);
+                }
                 h.write(b"\0");
                 h.write(url.as_bytes());
             }
@@ -100,6 +102,11 @@ pub struct Done {
 }
 
 impl Done {
+    /// True when no request has a record yet: nothing is done or at a position.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty() && self.positions.is_empty()
+    }
+
     /// True when the request with `key` already has its final record.
     pub fn contains(&self, key: Key) -> bool {
         self.keys.contains(&key)

@@ -186,7 +186,8 @@ fn refuse_characters(raw: &str) -> Result<(), String> {
     }
     // Bytes first: URLs are nearly always plain ASCII, and a byte scan is
     // cheap; characters are looked at only when something may be wrong.
-    let suspect = !raw.is_ascii() || raw.bytes().any(|b| b <= b' ' || b == 0x7f);
+    // One pass: a byte of 0x80 or more is part of a non-ASCII character.
+    let suspect = raw.bytes().any(|b| b <= b' ' || b >= 0x7f);
     let refused = suspect
         .then(|| raw.chars().find(|c| c.is_control() || *c == ' '))
         .flatten();

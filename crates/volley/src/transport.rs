@@ -169,7 +169,15 @@ impl Transport {
     ) -> Request<Full<Bytes>> {
         let mut request = Request::new(Full::new(body.cloned().unwrap_or_default()));
         *request.method_mut() = method.clone();
-        *request.headers_mut() = headers.clone();
+        // Room for the `Host` the pool adds (and a proxy's authorization):
+        // a clone has no spare room, and growing it costs a second copy.
+        let copy = request.headers_mut();
+        copy.reserve(headers.len() + 2);
+        copy.extend(
+            headers
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone())),
+        );
         if !headers.contains_key(http::header::PROXY_AUTHORIZATION) {
             if let Some(auth) = self.proxies.forward_auth(&uri) {
                 request

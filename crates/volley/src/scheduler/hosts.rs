@@ -22,10 +22,11 @@
 //! pause, pacing and retry budget) survives gaps between requests, while a
 //! run over millions of hosts still does not grow the table without bound.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use foldhash::{HashMap, HashSet};
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 use url::Url;
@@ -133,13 +134,34 @@ pub fn host_key(url: &Url) -> Arc<str> {
             break;
         }
     }
-    let mut key = String::with_capacity(scheme.len() + host.len() + 9);
-    key.push_str(scheme);
-    key.push_str("://");
-    key.push_str(host);
-    key.push(':');
-    key.extend(digits[start..].iter().map(|&d| char::from(d)));
-    key.into()
+    KEYS.with(|keys| {
+        let (scratch, known) = &mut *keys.borrow_mut();
+        scratch.clear();
+        scratch.push_str(scheme);
+        scratch.push_str("://");
+        scratch.push_str(host);
+        scratch.push(':');
+        scratch.extend(digits[start..].iter().map(|&d| char::from(d)));
+        if let Some(key) = known.get(scratch.as_str()) {
+            return Arc::clone(key);
+        }
+        if known.len() == KEYS_KEPT {
+            known.clear();
+        }
+        let key: Arc<str> = scratch.as_str().into();
+        known.insert(Arc::clone(&key));
+        key
+    })
+}
+
+/// Keys kept per thread; the set is emptied when full, so a run over
+/// millions of hosts builds each key anew, as without it.
+const KEYS_KEPT: usize = 256;
+
+thread_local! {
+    /// The keys this thread has built, and a buffer to build the next in:
+    /// a request to a known host shares its key instead of allocating one.
+    static KEYS: RefCell<(String, HashSet<Arc<str>>)> = RefCell::default();
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -351,6 +373,23 @@ mod tests {
         assert_ne!(key("http://a.test/"), key("https://a.test/"));
         assert_eq!(&*key("http://[::1]:9/"), "http://[::1]:9");
         assert_eq!(&*key("http://h:65535/"), "http://h:65535");
+    }
+
+    #[test]
+    fn a_known_host_shares_its_key_and_the_kept_keys_stay_bounded() {
+        let key = |s: &str| host_key(&Url::parse(s).expect("url"));
+        let first = key("http://shared.test/a");
+        let again = key("http://shared.test:80/b?c");
+        assert!(Arc::ptr_eq(&first, &again), "{first} was built twice");
+        for i in 0..(KEYS_KEPT * 3) {
+            assert_eq!(
+                &*key(&format!("http://h{i}.test/")),
+                format!("http://h{i}.test:80")
+            );
+        }
+        KEYS.with(|keys| assert!(keys.borrow().1.len() <= KEYS_KEPT));
+        // Still right after the set was emptied.
+        assert_eq!(&*key("http://shared.test/a"), "http://shared.test:80");
     }
 
     #[tokio::test(start_paused = true)]

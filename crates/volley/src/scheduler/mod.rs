@@ -16,10 +16,11 @@
 
 pub mod hosts;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use foldhash::HashMap;
 use futures_util::{FutureExt as _, Stream, StreamExt as _};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -50,10 +51,10 @@ where
     // The channel only needs to absorb bursts; the window is the real bound.
     let (tx, rx) = mpsc::channel(config.concurrency.clamp(16, 1024));
     tokio::spawn(drive(client, input, tx, stop));
-    futures_util::stream::unfold(rx, |mut rx| async move {
-        let next = rx.recv().await?;
-        Some((next, rx))
-    })
+    // Polled in place: `unfold` would build a future, and move the receiver
+    // and the outcome through it, for every outcome.
+    let mut rx = rx;
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
 /// A spec waiting for its host to have room for one more task.
@@ -228,7 +229,7 @@ async fn drive<S>(
         // A stop that can never fire stands in for "no stop signal".
         stop: stop.unwrap_or_default(),
         tasks: JoinSet::new(),
-        hosts: HashMap::new(),
+        hosts: HashMap::default(),
         tasks_per_host,
         held: 0,
     };
