@@ -89,6 +89,8 @@ impl Forwarder {
     /// What to do with each item of the batch, in input order.
     fn decide(&self, batch: &mut Vec<Item>, skipped: &mut Skipped) -> anyhow::Result<Vec<Step>> {
         let mut steps = Vec::with_capacity(batch.len());
+        // A first run (no records yet) has nothing to look up.
+        let resuming = !self.done.is_empty();
         for item in batch.drain(..) {
             let index = item.index();
             if !self.in_shard(&item) {
@@ -96,13 +98,12 @@ impl Forwarder {
                 steps.push(Step::Skip(index));
                 continue;
             }
-            // A first run (no records yet) has nothing to look up.
-            if !self.done.is_empty() && self.done.contains(key_of(&item)) {
+            if resuming && self.done.contains(key_of(&item)) {
                 skipped.done += 1;
                 steps.push(Step::Skip(index));
                 continue;
             }
-            if !self.done.is_empty() && id_of(&item).is_none() && self.done.has_position(index) {
+            if resuming && id_of(&item).is_none() && self.done.has_position(index) {
                 bail!(
                     "input item {index} ({}) differs from the record already written for index {index}: \
                      the input changed since the first run. Resume with the same input, or write to a new file",
