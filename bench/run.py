@@ -56,7 +56,7 @@ CLIENT_ORDER = ["volley", "volley --save-dir", "reqwest-baseline", "aiohttp-gath
                 "httpx-async", "curl-parallel", "curl-parallel --output-dir", "oha"]
 CSV_FIELDS = ["started", "workload", "server", "client", "rep", "warmup", "n", "concurrency",
               "exit", "wall_s", "user_s", "sys_s", "max_rss_kib", "server_cpu_s", "records", "ok",
-              "load_before", "load_after", "busy_before", "other_cores", "stderr"]
+              "load_before", "load_after", "busy_before", "other_cores", "steal_cores", "stderr"]
 
 
 def parse_args():
@@ -282,7 +282,8 @@ def run_suite(args, reps, warmup, wanted, servers_wanted, deadline, server_cpu, 
                               f"{label:8} exit={row['exit']} "
                               f"wall={row['wall_s']:.3f}s cpu={(row['user_s'] or 0) + (row['sys_s'] or 0):.2f}s "
                               f"rss={(row['max_rss_kib'] or 0) / 1024:.0f}MiB ok={row['ok']} "
-                              f"busy={row['busy_before']:.2f}/{row['other_cores']}", flush=True)
+                              f"busy={row['busy_before']:.2f}/{row['other_cores']} "
+                              f"steal={row['steal_cores']}", flush=True)
                         if row["exit"] != 0:
                             print(f"[bench]   stderr: {row['stderr']}", flush=True)
                 for f in tmp.glob(f"{name}-{server.name}.*"):
@@ -322,7 +323,7 @@ def load_rows(path):
     if not path.exists():
         return []
     floats = ["wall_s", "user_s", "sys_s", "server_cpu_s", "load_before", "load_after", "busy_before",
-              "other_cores"]
+              "other_cores", "steal_cores"]
     ints = ["rep", "n", "concurrency", "max_rss_kib", "records", "ok"]
     rows = []
     with open(path, newline="") as f:
@@ -392,8 +393,12 @@ def render(summary, rows, startup_results, load_note, reps, warmup, server_cpu, 
                            f"than {LONG_RUN_S:.0f} s a run is not run again).\n")
         other = report.other_work(rows, name, srv)
         if other:
-            out.append(f"\nOther work on the machine during these runs: median {other[1]:.2f} cores, "
-                       f"at most {other[0]:.2f}.")
+            line = (f"\nOther work on the machine during these runs: median {other[1]:.2f} cores, "
+                    f"at most {other[0]:.2f}")
+            steal = report.other_work(rows, name, srv, key="steal_cores")
+            if steal:
+                line += f"; of it, CPU taken by the hypervisor (steal): median {steal[1]:.2f}, at most {steal[0]:.2f}"
+            out.append(line + ".")
         out.append("")
     out.append(targets(summary, startup_results))
     if startup_results:

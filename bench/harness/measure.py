@@ -21,18 +21,22 @@ def loadavg():
 
 
 def _cpu_times():
+    """The machine's (total, idle, steal) CPU ticks. Steal is time the
+    hypervisor gave this VM's CPUs to someone else: it counts as busy, and
+    is also kept on its own, since no process here can explain it."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]  # idle + iowait
-    return sum(fields[:8]), idle
+    steal = fields[7] if len(fields) > 7 else 0
+    return sum(fields[:8]), idle, steal
 
 
 def busy_cores(interval_s=0.5):
     """Cores' worth of CPU used by the whole machine over `interval_s`.
     Called between runs, when the benchmark itself is idle (nginx and the
     testbed sleep), so this is the other work on the machine."""
-    total0, idle0 = _cpu_times()
+    total0, idle0, _ = _cpu_times()
     time.sleep(interval_s)
-    total1, idle1 = _cpu_times()
+    total1, idle1, _ = _cpu_times()
     span = total1 - total0
     return round((1 - (idle1 - idle0) / span) * (os.cpu_count() or 1), 2) if span else 0.0
 
@@ -78,6 +82,8 @@ def run(job, server, pin, timeout_s=RUN_TIMEOUT_S, quiet_wait_s=0):
         "server_cpu_s": round(server_cpu, 3),
         "load_before": load_before, "load_after": loadavg(), "busy_before": busy_before,
         "other_cores": None,
+        "steal_cores": round((machine_after[2] - machine_before[2]) / os.sysconf("SC_CLK_TCK")
+                             / elapsed, 2) if elapsed > 0 else None,
         "stderr": stderr.strip().replace("\n", " | ") if exit_code != 0 else "",
     }
     try:

@@ -57,11 +57,13 @@ def _fmt(x, digits=2):
     return f"{x:.{digits}f}"
 
 
-def other_work(rows, workload, server):
-    """The most and the median of other processes' CPU (in cores) during the
-    measured runs of one case, or None when not recorded."""
-    values = [r["other_cores"] for r in rows if not r["warmup"] and r["workload"] == workload
-              and r["server"] == server and r.get("other_cores") not in (None, "")]
+def other_work(rows, workload, server, key="other_cores"):
+    """The most and the median of other work's CPU (in cores) during the
+    measured runs of one case, or None when not recorded. `key` is
+    "other_cores" (everything but the client and the server, steal
+    included) or "steal_cores" (the hypervisor's share alone)."""
+    values = [r[key] for r in rows if not r["warmup"] and r["workload"] == workload
+              and r["server"] == server and r.get(key) not in (None, "")]
     if not values:
         return None
     return max(values), statistics.median(values)
