@@ -38,17 +38,26 @@ ROOT = BENCH.parent
 WORKLOADS = {
     "FAST": (20_000, 64, ("nginx", "testbed")),
     "SLOW": (5_000, 256, ("nginx", "testbed")),
-    # One of SLOW's 256 slots alone: its ceil(5,000 / 256) = 20 requests in
+    # One of SLOW's 256 slots alone: its requests (`slot_requests`: 20) in
     # sequence on one connection. Its fastest wall is the floor SLOW is held
     # to, measured on this server in this run (each request's 50 ms plus
     # the server's own timer and the round trip).
-    "SLOW-1": (20, 1, ("nginx", "testbed")),
+    "SLOW-1": (None, 1, ("nginx", "testbed")),
     "BIG": (500, 32, ("nginx", "testbed")),
     "MANY-10^4": (10_000, 64, ("nginx",)),
     "MANY-10^5": (100_000, 64, ("nginx",)),
     "MANY-10^6": (1_000_000, 64, ("nginx",)),
     "HOSTS": (20_000, 64, ("nginx",)),
 }
+
+
+def slot_requests(scale=1.0):
+    """How many requests each of SLOW's slots runs back to back:
+    ceil(N / C), SLOW-1's request count and SLOW's floor in rounds."""
+    n, concurrency, _ = WORKLOADS["SLOW"]
+    return -(-max(1, int(n * scale)) // concurrency)
+
+
 # BIG's runs last ~0.3 s and vary by ±20%: more of them for a stable median.
 MIN_REPS = {"BIG": 7, "SLOW-1": 5}
 LONG_RUN_S = 20
@@ -239,10 +248,7 @@ def run_suite(args, reps, warmup, wanted, servers_wanted, deadline, server_cpu, 
                     continue
                 if args.quick and name == "MANY-10^6":
                     continue
-                n = max(1, int(n * args.scale))
-                if name == "SLOW-1":
-                    slow_n, slow_c, _ = WORKLOADS["SLOW"]
-                    n = -(-max(1, int(slow_n * args.scale)) // slow_c)
+                n = slot_requests(args.scale) if name == "SLOW-1" else max(1, int(n * args.scale))
                 urls, first = urls_for(name, server, n, tmp)
                 w = C.Workload(name, server.name, urls, n, conc, first,
                                per_host=4 if name == "HOSTS" else 0, big=name == "BIG")
@@ -449,7 +455,7 @@ def targets(summary, startup_results):
             ratio(get("SLOW", srv, "volley", "wall"), ideal), lambda x: x <= 1.05)
         # Each of the C slots runs ceil(N / C) requests back to back, so no
         # client can finish before ceil(N / C) × 50 ms.
-        rounds = -(-WORKLOADS["SLOW"][0] // WORKLOADS["SLOW"][1])
+        rounds = slot_requests()
         row(f"SLOW wall against the floor of {rounds} rounds × 50 ms = {rounds * 0.05:.3f} s "
             "(informative)", srv,
             ratio(get("SLOW", srv, "volley", "wall"), rounds * 0.050), lambda x: x <= 1.05)
