@@ -81,6 +81,10 @@ pub fn main_entry() -> std::process::ExitCode {
             .into();
         }
     };
+    // Now, while this is the only thread: growing the descriptor table
+    // later, with the runtime's threads running, waits out an RCU grace
+    // period each time (see `volley::reserve_descriptors`). Best effort.
+    let _ = volley::reserve_descriptors(args.concurrency);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -282,12 +282,19 @@ impl ClientBuilder {
 
     /// Checks the settings and creates the client and its connection pool.
     ///
+    /// It also grows the process's descriptor table to fit the client's
+    /// concurrency ([`reserve_descriptors`](crate::reserve_descriptors)), so
+    /// that the first burst of connections does not stall while the kernel
+    /// grows it.
+    ///
     /// # Errors
     ///
     /// [`BuildError`] for a zero limit or timeout, a malformed header or
     /// proxy URL, or an unreadable certificate.
     pub fn build(self) -> Result<Client, BuildError> {
         let config = self.config()?;
+        // Best effort: without it the table grows as connections open.
+        let _ = crate::reserve_descriptors(config.concurrency);
         let proxy = self.proxy.as_deref().map(proxy_url).transpose()?;
         let proxies = Arc::new(Proxies::new(proxy.as_ref()));
         let mut tls_to_proxy = tls::config(&self.root_certs, config.insecure)?;
