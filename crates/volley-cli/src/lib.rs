@@ -81,10 +81,11 @@ pub fn main_entry() -> std::process::ExitCode {
             .into();
         }
     };
-    // Now, while this is the only thread: growing the descriptor table
-    // later, with the runtime's threads running, waits out an RCU grace
-    // period each time (see `volley::reserve_descriptors`). Best effort.
-    let _ = volley::reserve_descriptors(args.concurrency);
+    // A run, not a subcommand that only prints. (The demo runs its testbed
+    // in this process: its side of the connections fits in the same room.)
+    if matches!(args.command, None | Some(Command::Demo { .. })) {
+        open_files(args.concurrency);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -109,6 +110,27 @@ pub fn main_entry() -> std::process::ExitCode {
             }
         },
     }
+}
+
+/// Makes room for a run's connections before its runtime starts: raises
+/// the soft limit on open files to what `concurrency` needs, and grows the
+/// descriptor table now, while this is the only thread (later, with the
+/// runtime's threads running, each growth waits out an RCU grace period;
+/// see `volley::reserve_descriptors`). Warns when even the hard limit is
+/// too low: connections past it would fail.
+fn open_files(concurrency: usize) {
+    match volley::raise_open_files_limit(concurrency) {
+        Ok(files) if files.too_low() => eprintln!(
+            "volley: warning: at most {} files may be open at once (`ulimit -n`), fewer than \
+             the {} that --concurrency {concurrency} needs; connections past it will fail \
+             with `connect` errors",
+            files.limit, files.needed
+        ),
+        // Unchanged, or raised as far as the run needs.
+        Ok(_) | Err(_) => {}
+    }
+    // Best effort: without it the table grows as connections open.
+    let _ = volley::reserve_descriptors(concurrency);
 }
 
 /// Runs parsed arguments to completion.

@@ -17,6 +17,13 @@
 //! the client's concurrency; the CLI does it before starting its runtime,
 //! while it has one thread and the growth waits for nothing.
 //!
+//! The table cannot grow past the soft limit on open files (`ulimit -n`,
+//! often 1,024), and a connection past it fails ("Too many open files").
+//! [`raise_open_files_limit`] lifts the soft limit towards what the run
+//! needs, as far as the hard limit allows; the CLI calls it, and says so
+//! when even the hard limit is too low. A library call never changes the
+//! limit on its own: that is the program's decision.
+//!
 //! [`ClientBuilder::build`]: crate::ClientBuilder::build
 
 use std::io;
@@ -31,6 +38,13 @@ const BESIDES: usize = 64;
 /// more in flight grows the table further as it goes.
 const MOST: usize = 65_536;
 
+/// Descriptors a run of `concurrency` requests at once may hold.
+fn wanted(concurrency: usize) -> usize {
+    concurrency
+        .saturating_mul(PER_REQUEST)
+        .saturating_add(BESIDES)
+}
+
 /// Grows this process's descriptor table to fit a run of `concurrency`
 /// requests at once, so that opening their connections and files never
 /// waits for the kernel to grow it. Returns the number of descriptors the
@@ -39,18 +53,77 @@ const MOST: usize = 65_536;
 ///
 /// Costs nothing when called before the process starts a second thread;
 /// after, one wait of a few milliseconds at most, once. The table is capped
-/// by the soft limit on open files (`ulimit -n`), which this does not raise.
+/// by the soft limit on open files (`ulimit -n`), which this does not raise
+/// (see [`raise_open_files_limit`]).
 ///
 /// # Errors
 ///
 /// The limit on open files is already reached, or `/dev/null` cannot be
 /// opened. Nothing is changed then, and the run works as it would have.
 pub fn reserve_descriptors(concurrency: usize) -> io::Result<usize> {
-    let wanted = concurrency
-        .saturating_mul(PER_REQUEST)
-        .saturating_add(BESIDES)
-        .min(MOST);
-    grow_to(wanted)
+    grow_to(wanted(concurrency).min(MOST))
+}
+
+/// The limit on open files against what a run needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenFiles {
+    /// The soft limit now in force (`u64::MAX` when there is none).
+    pub limit: u64,
+    /// What the run needs at the least: a connection per request in flight,
+    /// and descriptors for everything else.
+    pub needed: u64,
+}
+
+impl OpenFiles {
+    /// Some connections of the run would fail with "Too many open files".
+    pub fn too_low(&self) -> bool {
+        self.limit < self.needed
+    }
+}
+
+/// Raises this process's soft limit on open files (`ulimit -n`) to what a
+/// run of `concurrency` requests at once may hold, as far as the hard limit
+/// allows; never lowers it. Returns the limit now in force, and what the run
+/// needs at the least. Child processes inherit the raised limit.
+///
+/// # Errors
+///
+/// The limit cannot be changed; it is then as it was.
+pub fn raise_open_files_limit(concurrency: usize) -> io::Result<OpenFiles> {
+    let needed = u64::try_from(concurrency.saturating_add(BESIDES)).unwrap_or(u64::MAX);
+    let wanted = u64::try_from(wanted(concurrency)).unwrap_or(u64::MAX);
+    Ok(OpenFiles {
+        limit: raise_to(wanted)?,
+        needed,
+    })
+}
+
+#[cfg(unix)]
+fn raise_to(wanted: u64) -> io::Result<u64> {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+
+    // `None` is "unlimited" in both fields.
+    let Rlimit { current, maximum } = getrlimit(Resource::Nofile);
+    let Some(soft) = current else {
+        return Ok(u64::MAX);
+    };
+    let raised = maximum.map_or(wanted, |hard| hard.min(wanted));
+    if raised <= soft {
+        return Ok(soft);
+    }
+    setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(raised),
+            maximum,
+        },
+    )?;
+    Ok(raised)
+}
+
+#[cfg(not(unix))]
+fn raise_to(_wanted: u64) -> io::Result<u64> {
+    Ok(u64::MAX)
 }
 
 #[cfg(unix)]
@@ -82,7 +155,14 @@ fn grow_to(_wanted: usize) -> io::Result<usize> {
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
+    use std::sync::Mutex;
+
+    use rustix::process::{getrlimit, Resource};
+
     use super::*;
+
+    /// The tests read the limit that one of them raises: one at a time.
+    static LIMIT: Mutex<()> = Mutex::new(());
 
     /// The table's size, from `FDSize` in `/proc/self/status`.
     fn table_size() -> usize {
@@ -94,10 +174,21 @@ mod tests {
             .expect("an FDSize line")
     }
 
+    fn soft_limit() -> u64 {
+        getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
+    }
+
+    fn as_usize(n: u64) -> usize {
+        usize::try_from(n).unwrap_or(usize::MAX)
+    }
+
     #[test]
     fn the_table_holds_a_connection_and_a_file_per_request() {
+        let _one = LIMIT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let reserved = reserve_descriptors(1_000).expect("reserve");
-        assert_eq!(reserved, 2_064.min(limit()));
+        assert_eq!(reserved, 2_064.min(as_usize(soft_limit())));
         assert!(table_size() >= reserved, "FDSize {}", table_size());
         // Already large enough: nothing more happens.
         assert_eq!(reserve_descriptors(10).expect("reserve"), 84);
@@ -105,12 +196,39 @@ mod tests {
 
     #[test]
     fn the_table_stays_under_the_open_files_limit() {
+        let _one = LIMIT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let reserved = reserve_descriptors(usize::MAX).expect("reserve");
-        assert_eq!(reserved, MOST.min(limit()));
+        assert_eq!(reserved, MOST.min(as_usize(soft_limit())));
     }
 
-    fn limit() -> usize {
-        let current = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
-        current.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX))
+    #[test]
+    fn the_soft_limit_rises_to_what_a_run_needs_and_never_falls() {
+        let _one = LIMIT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let before = soft_limit();
+        // A run that fits: the limit stays where it is.
+        let small = raise_open_files_limit(1).expect("raise");
+        assert_eq!(
+            small,
+            OpenFiles {
+                limit: before,
+                needed: 65
+            }
+        );
+        assert!(!small.too_low());
+        // A run that needs more than the hard limit gets the hard limit.
+        let hard = getrlimit(Resource::Nofile).maximum.unwrap_or(u64::MAX);
+        let huge = as_usize(hard.min(1 << 40));
+        let big = raise_open_files_limit(huge).expect("raise");
+        assert_eq!(big.limit, hard.min(2 * huge as u64 + 64));
+        assert_eq!(soft_limit(), big.limit);
+        let short = OpenFiles {
+            limit: 1_024,
+            needed: 2_064,
+        };
+        assert!(short.too_low());
     }
 }

@@ -84,7 +84,7 @@ mod transport;
 pub use body::{compact_json, BodyMode};
 pub use builder::{BuildError, ClientBuilder};
 pub use client::Client;
-pub use descriptors::reserve_descriptors;
+pub use descriptors::{raise_open_files_limit, reserve_descriptors, OpenFiles};
 pub use intent::{IntentFuture, IntentHook};
 pub use outcome::{ErrorInfo, ErrorKind, Outcome, RawBody, SCHEMA_VERSION};
 pub use policy::backoff::Backoff;

@@ -35,3 +35,77 @@ fn per_host_and_global_limits_hold_over_two_hosts() {
         "only {all} in flight at once: requests were not concurrent"
     );
 }
+
+/// More requests in flight than the soft limit on open files allows
+/// (`ulimit -Sn 128`, a common default is 1,024): volley raises the soft
+/// limit towards the hard one, and every connection opens. Without that,
+/// some 100 of these requests failed with "Too many open files".
+#[test]
+fn a_low_soft_limit_on_open_files_is_raised_for_the_run() {
+    if hard_open_files_limit() < 1_024 {
+        eprintln!("skipped: the hard limit on open files is below 1,024 here");
+        return;
+    }
+    let testbed = testbed::Testbed::start();
+    let input = Input::lines((0..400).map(|i| testbed.url(&format!("/delay/200?i={i}"))));
+    let volley = assert_cmd::cargo::cargo_bin("volley");
+    // The shell lowers only the soft limit, then becomes volley.
+    let script = r#"ulimit -Sn 128 && exec "$0" "$@""#;
+    let mut cmd = assert_cmd::Command::new("sh");
+    cmd.args(["-c", script])
+        .arg(&volley)
+        .args([input.path(), "--concurrency", "200"])
+        .args(FAST)
+        .timeout(std::time::Duration::from_secs(60));
+    let run = super::support::run(&mut cmd);
+
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert_eq!(run.records.len(), 400);
+    let failed: Vec<_> = run.records.iter().filter(|r| r["ok"] != true).collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed, e.g. {}",
+        failed.len(),
+        failed[0]
+    );
+    assert!(!run.stderr.contains("warning"), "stderr: {}", run.stderr);
+    assert!(testbed.journal().max_in_flight() > 128);
+}
+
+/// When even the hard limit is below what --concurrency needs, volley says
+/// so before the run, rather than leaving the `connect` errors unexplained.
+#[test]
+fn a_hard_limit_too_low_for_the_concurrency_is_warned_of() {
+    let testbed = testbed::Testbed::start();
+    let input = Input::lines((0..4).map(|i| testbed.url(&format!("/json/{i}"))));
+    let volley = assert_cmd::cargo::cargo_bin("volley");
+    let script = r#"ulimit -n 128 && exec "$0" "$@""#;
+    let mut cmd = assert_cmd::Command::new("sh");
+    cmd.args(["-c", script])
+        .arg(&volley)
+        .args([input.path(), "--concurrency", "500"])
+        .args(FAST)
+        .timeout(std::time::Duration::from_secs(60));
+    let run = super::support::run(&mut cmd);
+
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "volley: warning: at most 128 files may be open at once (`ulimit -n`), \
+             fewer than the 564 that --concurrency 500 needs"
+        ),
+        "stderr: {}",
+        run.stderr
+    );
+    assert_eq!(run.records.len(), 4);
+}
+
+/// The hard limit on open files this test runs under (`/proc/self/limits`).
+fn hard_open_files_limit() -> u64 {
+    let limits = std::fs::read_to_string("/proc/self/limits").expect("procfs");
+    limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .and_then(|line| line.split_whitespace().nth(4))
+        .map_or(u64::MAX, |hard| hard.parse().unwrap_or(u64::MAX))
+}
