@@ -68,7 +68,7 @@ fn held(record: &volley::Outcome) -> u64 {
 
 /// Parses the process arguments, runs, and returns the exit status.
 pub fn main_entry() -> std::process::ExitCode {
-    let args = match Args::try_parse() {
+    let mut args = match Args::try_parse() {
         Ok(args) => args,
         Err(e) => {
             // --help and --version are "errors" that go to stdout and exit 0.
@@ -84,7 +84,7 @@ pub fn main_entry() -> std::process::ExitCode {
     // A run, not a subcommand that only prints. (The demo runs its testbed
     // in this process: its side of the connections fits in the same room.)
     if matches!(args.command, None | Some(Command::Demo { .. })) {
-        open_files(args.concurrency);
+        args.concurrency = open_files(args.concurrency);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -116,21 +116,31 @@ pub fn main_entry() -> std::process::ExitCode {
 /// the soft limit on open files to what `concurrency` needs, and grows the
 /// descriptor table now, while this is the only thread (later, with the
 /// runtime's threads running, each growth waits out an RCU grace period;
-/// see `volley::reserve_descriptors`). Warns when even the hard limit is
-/// too low: connections past it would fail.
-fn open_files(concurrency: usize) {
-    match volley::raise_open_files_limit(concurrency) {
-        Ok(files) if files.too_low() => eprintln!(
-            "volley: warning: at most {} files may be open at once (`ulimit -n`), fewer than \
-             the {} that --concurrency {concurrency} needs; connections past it will fail \
-             with `connect` errors",
-            files.limit, files.needed
-        ),
+/// see `volley::reserve_descriptors`).
+///
+/// Returns the concurrency to run with: `concurrency`, or, when even the
+/// hard limit leaves no room for it, what fits, with a warning. (Past the
+/// limit, connections would fail with "Too many open files": the run
+/// would fail requests for want of a resource of its own.)
+fn open_files(concurrency: usize) -> usize {
+    let fits = match volley::raise_open_files_limit(concurrency) {
+        // Zero is refused with the other flags' errors, later.
+        Ok(files) if files.too_low() && concurrency > 0 => {
+            let fits = files.concurrency_that_fits();
+            eprintln!(
+                "volley: warning: at most {} files may be open at once (`ulimit -n`), fewer than \
+                 the {} that --concurrency {concurrency} needs; running with --concurrency \
+                 {fits} (raise the limit to go higher)",
+                files.limit, files.needed
+            );
+            fits
+        }
         // Unchanged, or raised as far as the run needs.
-        Ok(_) | Err(_) => {}
-    }
+        Ok(_) | Err(_) => concurrency,
+    };
     // Best effort: without it the table grows as connections open.
-    let _ = volley::reserve_descriptors(concurrency);
+    let _ = volley::reserve_descriptors(fits);
+    fits
 }
 
 /// Runs parsed arguments to completion.

@@ -79,6 +79,13 @@ impl OpenFiles {
     pub fn too_low(&self) -> bool {
         self.limit < self.needed
     }
+
+    /// The most requests in flight that the limit leaves room for (at
+    /// least 1).
+    pub fn concurrency_that_fits(&self) -> usize {
+        let room = self.limit.saturating_sub(BESIDES as u64);
+        usize::try_from(room).unwrap_or(usize::MAX).max(1)
+    }
 }
 
 /// Raises this process's soft limit on open files (`ulimit -n`) to what a
@@ -230,5 +237,11 @@ mod tests {
             needed: 2_064,
         };
         assert!(short.too_low());
+        assert_eq!(short.concurrency_that_fits(), 960);
+        let tiny = OpenFiles {
+            limit: 10,
+            needed: 164,
+        };
+        assert_eq!(tiny.concurrency_that_fits(), 1);
     }
 }
