@@ -13,9 +13,9 @@
 //! redirect) takes its connection with it: hyper closes it.
 //!
 //! Idle connections are kept up to `per_host` per origin and, in all, up to
-//! the client's concurrency or [`MAX_IDLE`], whichever is more; each for up
-//! to [`IDLE_TIMEOUT`]. A task sweeps out the expired and the closed ones
-//! while the pool lives.
+//! the client's concurrency or [`MAX_IDLE`], whichever is more, as far as
+//! the limit on open files leaves room; each for up to [`IDLE_TIMEOUT`]. A
+//! task sweeps out the expired and the closed ones while the pool lives.
 
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -136,13 +136,17 @@ pub(crate) struct Lease {
 
 impl Pool {
     /// Keeps up to `per_host` idle connections per origin, and up to
-    /// `concurrency` or [`MAX_IDLE`], whichever is more, in all.
+    /// `concurrency` or [`MAX_IDLE`], whichever is more, in all: fewer when
+    /// the limit on open files leaves less room (see
+    /// [`idle_room`](crate::descriptors::idle_room)).
     pub(crate) fn new(connector: Connector, per_host: usize, concurrency: usize) -> Self {
         Pool {
             inner: Arc::new(Inner {
                 connector,
                 per_host,
-                max_idle: concurrency.max(MAX_IDLE),
+                max_idle: concurrency
+                    .max(MAX_IDLE)
+                    .min(crate::descriptors::idle_room(concurrency)),
                 idle: Mutex::default(),
             }),
         }
