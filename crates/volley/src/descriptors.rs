@@ -9,8 +9,8 @@
 //! machine, growing to 256, 512 and 1,024 slots took 7.4, 7.9 and 15.9 ms
 //! with a second thread alive, and 0.005 ms without. A run that opens its
 //! connections all at once meets that wait at its 64th, 128th and 256th
-//! connection: with 256 at once to one host (nginx's access log), the last
-//! ~130 connections sent their first request some 30 ms after the first.
+//! connection: with 256 at once to one host (nginx's access log), 135 of
+//! the connections sent their first request 44 to 50 ms after the first.
 //!
 //! [`reserve_descriptors`] grows the table in one step to the size a run
 //! will need, before its first request. [`ClientBuilder::build`] does it for
@@ -211,7 +211,7 @@ mod tests {
     }
 
     #[test]
-    fn the_table_holds_a_connection_and_a_file_per_request() {
+    fn the_table_holds_what_a_run_may_hold_open() {
         let _one = LIMIT
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -220,7 +220,10 @@ mod tests {
         assert_eq!(reserved, 3_088.min(soft_limit()));
         assert!(table_size() >= reserved, "FDSize {}", table_size());
         // Already large enough: nothing more happens.
-        assert_eq!(reserve_descriptors(10).expect("reserve"), 1_108);
+        assert_eq!(
+            reserve_descriptors(10).expect("reserve"),
+            1_108.min(soft_limit())
+        );
     }
 
     #[test]
