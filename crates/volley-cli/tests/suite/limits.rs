@@ -52,16 +52,7 @@ fn a_low_soft_limit_on_open_files_is_raised_for_the_run() {
     // Only the soft limit: the hard one stays as it was.
     let run = run_under_ulimit("-Sn 128", &[input.path(), "--concurrency", "200"]);
 
-    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
-    assert_eq!(run.records.len(), 400);
-    let failed: Vec<_> = run.records.iter().filter(|r| r["ok"] != true).collect();
-    assert!(
-        failed.is_empty(),
-        "{} failed, e.g. {}",
-        failed.len(),
-        failed[0]
-    );
-    assert!(!run.stderr.contains("warning"), "stderr: {}", run.stderr);
+    all_ok_without_warning(&run, 400);
     assert!(testbed.journal().max_in_flight() > 128);
 }
 
@@ -112,8 +103,13 @@ fn idle_connections_to_many_origins_stay_under_the_open_files_limit() {
     let input = Input::lines((0..origins).map(|i| testbed.url_on(i, &format!("/json/{i}"))));
     let run = run_under_ulimit("-n 1024", &[input.path(), "--concurrency", "64"]);
 
+    all_ok_without_warning(&run, origins);
+}
+
+/// The run exited 0 with `count` records, all ok, and warned of nothing.
+fn all_ok_without_warning(run: &super::support::Run, count: usize) {
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
-    assert_eq!(run.records.len(), origins);
+    assert_eq!(run.records.len(), count);
     let failed: Vec<_> = run.records.iter().filter(|r| r["ok"] != true).collect();
     assert!(
         failed.is_empty(),
