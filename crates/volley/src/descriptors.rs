@@ -37,23 +37,20 @@ const BESIDES: usize = 64;
 /// more in flight grows the table further as it goes.
 const MOST: usize = 65_536;
 
-/// What a run of `concurrency` requests at once may hold open: a
-/// connection and a saved body's file per request in flight, the pool's
-/// idle connections (kept for the next request to their origin; see
-/// [`idle_room`]), and [`BESIDES`].
-fn wanted(concurrency: usize) -> usize {
-    let idle = concurrency.max(MAX_IDLE);
-    concurrency
-        .saturating_mul(2)
-        .saturating_add(idle)
-        .saturating_add(BESIDES)
+/// Two descriptors per request in flight, and [`BESIDES`]: what a run
+/// holds besides its idle connections (a connection and a saved body's file
+/// per request), and also the least it needs (a connection per request,
+/// and room for as many idle ones, so that a connection is kept between two
+/// requests to one origin).
+fn two_per_request(concurrency: usize) -> usize {
+    concurrency.saturating_mul(2).saturating_add(BESIDES)
 }
 
-/// What a run needs at the least: a connection per request in flight, as
-/// many idle ones (so that a connection is kept between two requests to
-/// one origin), and [`BESIDES`].
-fn needed(concurrency: usize) -> usize {
-    concurrency.saturating_mul(2).saturating_add(BESIDES)
+/// What a run of `concurrency` requests at once may hold open: the above,
+/// and the pool's idle connections (kept for the next request to their
+/// origin; see [`idle_room`]).
+fn wanted(concurrency: usize) -> usize {
+    two_per_request(concurrency).saturating_add(concurrency.max(MAX_IDLE))
 }
 
 /// How many idle connections the pool may keep without the process going
@@ -64,7 +61,7 @@ fn needed(concurrency: usize) -> usize {
 /// connections kept, 488 requests failed with "Too many open files".)
 pub(crate) fn idle_room(concurrency: usize) -> usize {
     soft_limit()
-        .saturating_sub(concurrency.saturating_mul(2).saturating_add(BESIDES))
+        .saturating_sub(two_per_request(concurrency))
         .max(concurrency)
 }
 
@@ -131,7 +128,7 @@ impl OpenFiles {
 ///
 /// The limit cannot be changed; it is then as it was.
 pub fn raise_open_files_limit(concurrency: usize) -> io::Result<OpenFiles> {
-    let needed = u64::try_from(needed(concurrency)).unwrap_or(u64::MAX);
+    let needed = u64::try_from(two_per_request(concurrency)).unwrap_or(u64::MAX);
     let wanted = u64::try_from(wanted(concurrency)).unwrap_or(u64::MAX);
     Ok(OpenFiles {
         limit: raise_to(wanted)?,
@@ -169,8 +166,18 @@ fn raise_to(_wanted: u64) -> io::Result<u64> {
 
 #[cfg(unix)]
 fn grow_to(wanted: usize) -> io::Result<usize> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// The largest table this process has grown to here. The table never
+    /// shrinks, so a later call for no more (the CLI's, then
+    /// `ClientBuilder::build`'s) has nothing to do.
+    static GROWN: AtomicUsize = AtomicUsize::new(0);
+
     // A descriptor numbered at the limit or past it cannot be opened at all.
     let size = wanted.min(soft_limit());
+    if size <= GROWN.load(Ordering::Relaxed) {
+        return Ok(size);
+    }
     let Some(highest) = size.checked_sub(1) else {
         return Ok(0);
     };
@@ -181,6 +188,7 @@ fn grow_to(wanted: usize) -> io::Result<usize> {
     let null = std::fs::File::open("/dev/null")?;
     let high = rustix::io::fcntl_dupfd_cloexec(&null, highest)?;
     drop(high);
+    GROWN.fetch_max(size, Ordering::Relaxed);
     Ok(size)
 }
 
