@@ -8,7 +8,7 @@
 //! connection handler that panicked. With [`Options::tls`] every listener
 //! serves HTTPS with a certificate made at start ([`Testbed::ca_pem`]).
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 
 use crate::journal::Journal;
 use crate::server::{self, Shared};
+use crate::sockets::loopback_listener;
 use crate::tls::Certificate;
 
 /// How to start a [`Testbed`].
@@ -75,8 +76,9 @@ impl Testbed {
         });
         let listeners: Vec<TcpListener> = (0..options.listeners.max(1))
             .map(|_| {
-                let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-                    .expect("binding 127.0.0.1:0 must work on any test machine");
+                // Room for a test's few hundred connections opened at once.
+                let listener = loopback_listener(0, 1024)
+                    .expect("listening on 127.0.0.1:0 must work on any test machine");
                 listener
                     .set_nonblocking(true)
                     .expect("tokio needs a non-blocking listener");

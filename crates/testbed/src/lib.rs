@@ -74,5 +74,5 @@ mod tls;
 pub use harness::{serve, Options, Testbed};
 pub use journal::{Journal, Seen};
 pub use payload::{json_item, pattern_byte, text_line};
-pub use sockets::{closed_port, NeverAccept};
+pub use sockets::{closed_port, loopback_listener, NeverAccept};
 pub use tls::Certificate;

@@ -4,8 +4,11 @@
 //! Both stay on loopback: FAULTS.md forbids "blackhole" addresses, so the
 //! connect timeout is made by filling a tiny accept queue ourselves.
 
+use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
 
 /// An address on 127.0.0.1 where nothing listens, so a connect is refused
 /// (FAULTS row 1).
@@ -55,7 +58,8 @@ impl NeverAccept {
     /// If no loopback listener can be made, or if the queue never fills
     /// (an operating system that does not drop SYNs on a full queue).
     pub fn start() -> NeverAccept {
-        let listener = listen_with_backlog_1();
+        let listener = loopback_listener(0, 1)
+            .expect("listening on 127.0.0.1:0 must work on any test machine");
         let addr = listener
             .local_addr()
             .expect("a bound listener has a local address");
@@ -81,32 +85,50 @@ impl NeverAccept {
     }
 }
 
-/// A std listener on 127.0.0.1:0 with a backlog of 1.
+/// A std listener on 127.0.0.1:`port` (0 for any free port) whose accept
+/// queue holds `backlog` connections.
 ///
-/// `std` always listens with a large backlog, and tokio's `TcpSocket` is the
-/// only way to choose it without another dependency; but tokio's listener
-/// must be made inside a runtime. So a throwaway current-thread runtime is
-/// entered just long enough to create it, and the socket is handed back to
-/// `std` (it stays listening, backlog unchanged). `shutdown_background` lets
-/// that runtime go even when the caller is itself inside an async context,
-/// where dropping a runtime would panic.
-fn listen_with_backlog_1() -> TcpListener {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .expect("building a current-thread runtime cannot fail short of exhausted resources");
-    let listener = {
-        let _entered = runtime.enter();
-        let socket = tokio::net::TcpSocket::new_v4().expect("creating a TCP socket");
-        socket
-            .bind((Ipv4Addr::LOCALHOST, 0).into())
-            .expect("binding 127.0.0.1:0 must work on any test machine");
-        socket
-            .listen(1)
-            .expect("listening on a bound socket")
-            .into_std()
-            .expect("handing a listener back to std")
-    };
-    runtime.shutdown_background();
-    listener
+/// A plain `TcpListener::bind` always asks for 128: a client that opens a
+/// few hundred connections at once then overflows the queue whenever the
+/// server falls behind in accepting, and each connection dropped so waits a
+/// second for its SYN's resend. Like a plain bind, it sets `SO_REUSEADDR`,
+/// so a restart on the same port need not wait out `TIME_WAIT`.
+///
+/// # Errors
+///
+/// If the socket cannot be created, bound or put in listening state.
+pub fn loopback_listener(port: u16, backlog: i32) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)).into())?;
+    socket.listen(backlog)?;
+    Ok(socket.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 400 connections complete while nothing accepts: the queue holds more
+    /// than the 128 a plain bind gives (there, the 130th connect times out).
+    #[test]
+    fn a_listener_queues_as_many_connections_as_its_backlog() {
+        // The kernel caps every backlog at `net.core.somaxconn`.
+        let cap = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|text| text.trim().parse::<u32>().ok());
+        if cap.is_some_and(|cap| cap < 1024) {
+            eprintln!("skipped: net.core.somaxconn is {cap:?}, below 1,024");
+            return;
+        }
+        let listener = loopback_listener(0, 1024).expect("a loopback listener");
+        let addr = listener.local_addr().expect("a bound listener's address");
+        let mut held = Vec::new();
+        for n in 1..=400 {
+            match TcpStream::connect_timeout(&addr, Duration::from_secs(3)) {
+                Ok(stream) => held.push(stream),
+                Err(e) => panic!("connect {n} to a listener with a backlog of 1,024: {e}"),
+            }
+        }
+    }
 }

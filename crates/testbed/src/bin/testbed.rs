@@ -88,15 +88,10 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        // A backlog of 1,024, not the 128 a plain bind gets: a client that
-        // opens 400 connections at once otherwise overflows the accept
-        // queue, and the dropped ones wait a second for the SYN's resend.
-        let socket = tokio::net::TcpSocket::new_v4()?;
-        // As a plain bind does: a restart on the same port need not wait
-        // for the last run's connections to leave TIME_WAIT.
-        socket.set_reuseaddr(true)?;
-        socket.bind((std::net::Ipv4Addr::LOCALHOST, args.port).into())?;
-        let listener = socket.listen(1024)?;
+        // Room for a client that opens a few hundred connections at once.
+        let listener = testbed::loopback_listener(args.port, 1024)?;
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         let addr = listener.local_addr()?;
         let tls = args.tls.then(testbed::Certificate::generate).transpose()?;
         let pem_path = match &tls {

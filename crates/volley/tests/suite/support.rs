@@ -73,9 +73,11 @@ pub fn quick_retry() -> RetryPolicy {
 }
 
 /// A builder with every default except short timeouts and a quick backoff.
+/// The connect timeout outlasts Linux's first SYN resend (1 s), so a SYN a
+/// busy test machine drops delays a connection rather than failing it.
 pub fn fast() -> ClientBuilder {
     Client::builder()
-        .connect_timeout(Duration::from_millis(500))
+        .connect_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(5))
         .retry(quick_retry())
 }
