@@ -52,13 +52,19 @@ pub enum JsonBody {
 }
 
 /// Why a JSON line is unusable, with what was learnt of it before the
-/// problem, so that the record can still carry the line's url, id and meta.
+/// problem, so that the record can still carry the line's url, method, id
+/// and meta.
 #[derive(Debug, Default, PartialEq)]
 pub struct Rejection {
     /// What is wrong, for the record's error message.
     pub message: String,
     /// The `url` field, when it is a string.
     pub url: Option<String>,
+    /// The `method` field, when it is a string.
+    pub method: Option<String>,
+    /// Whether the line has a `body` or `json` field (which, without a
+    /// method, makes the request a `POST`).
+    pub has_body: bool,
     /// The `id` field, when it is usable.
     pub id: Option<String>,
     /// The pass-through fields, when the line is an object.
@@ -103,6 +109,8 @@ pub fn parse(text: &str) -> Result<JsonRequest, Rejection> {
     let meta = fields.meta;
     let mut rejection = Rejection {
         url: url.as_ref().and_then(Value::as_str).map(str::to_owned),
+        method: method.as_ref().and_then(Value::as_str).map(str::to_owned),
+        has_body: body.is_some() || json.is_some(),
         meta: (!meta.is_empty()).then_some(meta),
         ..Rejection::default()
     };

@@ -17,11 +17,10 @@
 //! can be sent.
 
 use bytes::Bytes;
-use serde_json::{Map, Value};
 use volley::{Outcome, RequestSpec};
 
 use super::ids::SeenIds;
-use super::jsonl::{self, JsonBody, Rejection};
+use super::jsonl::{self, JsonBody};
 use super::lines::Line;
 use super::{Item, Location};
 
@@ -113,7 +112,7 @@ impl LineParser {
                     "line too long: {len} bytes, over the limit of {} bytes",
                     self.max_line_len
                 );
-                return Some(self.invalid(at, message, shown(prefix), None, None));
+                return Some(self.unreadable(at, message, shown(prefix)));
             }
         };
         if is_skipped(bytes) {
@@ -128,7 +127,7 @@ impl LineParser {
                     bytes[at_byte],
                     at_byte + 1
                 );
-                Some(self.invalid(at, message, shown(bytes), None, None))
+                Some(self.unreadable(at, message, shown(bytes)))
             }
         }
     }
@@ -153,19 +152,23 @@ impl LineParser {
                 let spec = self.json_line(request);
                 Some(self.finish(at, spec, duplicate))
             }
-            Err(Rejection {
-                message,
-                url,
-                id,
-                meta,
-            }) => {
+            Err(rejection) => {
                 // The id still counts as used: a later line with the same id
                 // would otherwise give two records with one id.
-                if let Some(id) = &id {
+                if let Some(id) = &rejection.id {
                     self.remember(id);
                 }
-                let url = url.map_or_else(|| shown(text.as_bytes()), |url| shorten(&url));
-                Some(self.invalid(at, message, url, id, meta))
+                let method = self.method(
+                    rejection.method,
+                    rejection.has_body || self.defaults.body.is_some(),
+                );
+                let url = rejection
+                    .url
+                    .map_or_else(|| shown(text.as_bytes()), |url| shorten(&url));
+                let mut spec = RequestSpec::new(method, url);
+                spec.id = rejection.id;
+                spec.meta = rejection.meta;
+                Some(self.invalid(at, rejection.message, spec))
             }
         }
     }
@@ -257,20 +260,18 @@ impl LineParser {
         }
     }
 
-    /// The invalid record for a line that never became a spec.
-    fn invalid(
-        &mut self,
-        at: Location<'_>,
-        message: String,
-        url: String,
-        id: Option<String>,
-        meta: Option<Map<String, Value>>,
-    ) -> Item {
-        let method = self.method(None, self.defaults.body.is_some());
-        let mut spec = RequestSpec::new(method, url).with_index(self.take_index());
-        spec.id = id;
-        spec.meta = meta;
+    /// The invalid record for a line that never became a spec: `spec`
+    /// holds what could be read of it.
+    fn invalid(&mut self, at: Location<'_>, message: String, spec: RequestSpec) -> Item {
+        let spec = spec.with_index(self.take_index());
         Item::Invalid(Outcome::invalid(&spec, format!("{at}: {message}")))
+    }
+
+    /// The invalid record for a line unread past its bytes (too long, not
+    /// UTF-8): the defaults' method, and the line's start as the URL.
+    fn unreadable(&mut self, at: Location<'_>, message: String, shown: String) -> Item {
+        let method = self.method(None, self.defaults.body.is_some());
+        self.invalid(at, message, RequestSpec::new(method, shown))
     }
 
     fn take_index(&mut self) -> u64 {

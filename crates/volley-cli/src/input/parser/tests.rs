@@ -208,6 +208,26 @@ fn an_invalid_record_keeps_the_lines_url_id_and_meta() {
     assert!(outcome.url.ends_with("yy…"), "{}", outcome.url);
 }
 
+/// A line rejected before it became a request (here, for its headers)
+/// still shows the method it would have been sent with.
+#[test]
+fn a_rejected_line_keeps_its_method() {
+    let outcome = invalid(item(
+        r#"{"url": "http://a.test/", "method": "delete", "headers": 7}"#,
+    ));
+    assert_eq!(outcome.method, "DELETE");
+
+    // No method, but a body: POST, as a usable line would be.
+    let outcome = invalid(item(
+        r#"{"url": "http://a.test/", "json": {"k": 1}, "headers": 7}"#,
+    ));
+    assert_eq!(outcome.method, "POST");
+
+    // A method of the wrong type: the default, GET.
+    let outcome = invalid(item(r#"{"url": "http://a.test/", "method": 1}"#));
+    assert_eq!(outcome.method, "GET");
+}
+
 #[test]
 fn a_duplicate_id_is_invalid_from_its_second_use_on() {
     let input = [
