@@ -72,11 +72,11 @@ pub struct Rejection {
 }
 
 impl Rejection {
-    fn bare(message: String) -> Self {
-        Rejection {
+    fn bare(message: String) -> Box<Self> {
+        Box::new(Rejection {
             message,
             ..Rejection::default()
-        }
+        })
     }
 }
 
@@ -86,7 +86,8 @@ impl Rejection {
 ///
 /// A [`Rejection`] when the text is not JSON, not an object, or a known
 /// field has the wrong type; `body` and `json` together are refused too.
-pub fn parse(text: &str) -> Result<JsonRequest, Rejection> {
+/// (Boxed: the rare path need not widen the common one.)
+pub fn parse(text: &str) -> Result<JsonRequest, Box<Rejection>> {
     let line: Line<'_> =
         serde_json::from_str(text).map_err(|e| Rejection::bare(describe_json_error(&e)))?;
     let fields = match line {
@@ -118,17 +119,17 @@ pub fn parse(text: &str) -> Result<JsonRequest, Rejection> {
     match id.map(id_text).transpose() {
         Ok(id) => rejection.id = id,
         Err(message) => {
-            return Err(Rejection {
+            return Err(Box::new(Rejection {
                 message,
                 ..rejection
-            })
+            }))
         }
     }
     let fail = |message: String, rejection: Rejection| {
-        Err(Rejection {
+        Err(Box::new(Rejection {
             message,
             ..rejection
-        })
+        }))
     };
 
     let url = match url {
