@@ -118,6 +118,74 @@ async fn an_http1_origin_over_tls_is_found_out_once() {
     );
 }
 
+/// An origin that answers over HTTP/1.1 and then, mid-run, chooses HTTP/2
+/// (its server was upgraded). The first new connection after the change is
+/// made for HTTP/1 and its handshake chooses HTTP/2; its request, not yet
+/// sent, goes to the HTTP/2 pool instead, and so do the ones after it. Each
+/// POST arrives once, and none fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_origin_that_turns_to_h2_mid_run_is_followed() {
+    let origin = H2Origin::start();
+    origin.speak_h2(false);
+    let client = client_for(&origin);
+    let post = |i: u64| RequestSpec::new("POST", origin.url(&format!("/json/{i}")));
+    assert_ok(&fetch(&client, post(1)).await, 200, 1);
+
+    origin.speak_h2(true);
+    for i in 2..=4 {
+        assert_ok(&fetch(&client, post(i)).await, 200, 1);
+    }
+    let versions: Vec<(String, Version)> = origin
+        .arrivals()
+        .into_iter()
+        .map(|a| (a.path, a.version))
+        .collect();
+    assert_eq!(
+        versions,
+        [
+            ("/json/1".to_owned(), Version::HTTP_11),
+            ("/json/2".to_owned(), Version::HTTP_2),
+            ("/json/3".to_owned(), Version::HTTP_2),
+            ("/json/4".to_owned(), Version::HTTP_2),
+        ]
+    );
+}
+
+/// The other way: an HTTP/2 origin that closes its connection (GOAWAY after
+/// one request) and comes back speaking HTTP/1.1 only. The next request's
+/// new HTTP/2 connection is refused by the handshake, and the request goes
+/// out over HTTP/1.1 instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_origin_that_turns_to_http1_mid_run_is_followed() {
+    let origin = H2Origin::start_with(H2Options {
+        goaway_after: Some(1),
+    });
+    let client = client_for(&origin);
+    assert_ok(&get(&client, &origin.url("/json/1")).await, 200, 1);
+
+    origin.speak_h2(false);
+    // The GOAWAY has reached the client long before this; a request sent
+    // on the closing connection would be retried anyway (a GET).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for i in 2..=4 {
+        assert_ok(
+            &get(&client, &origin.url(&format!("/json/{i}"))).await,
+            200,
+            1,
+        );
+    }
+    let versions: Vec<Version> = origin.arrivals().into_iter().map(|a| a.version).collect();
+    assert_eq!(
+        versions,
+        [
+            Version::HTTP_2,
+            Version::HTTP_11,
+            Version::HTTP_11,
+            Version::HTTP_11
+        ]
+    );
+}
+
 /// An `https` origin whose first connection fails: the requests that
 /// waited for it each make an attempt of their own and fail with the real
 /// reason (a connect timeout), not with the pool's "request was canceled".

@@ -1,5 +1,6 @@
 //! An HTTP/2 origin for the `h2` tests: hyper's server over rustls, offering
-//! only ALPN `h2`, with a self-signed certificate made when it starts, on
+//! only ALPN `h2` (or, after [`H2Origin::speak_h2`]`(false)`, only
+//! `http/1.1`), with a self-signed certificate made when it starts, on
 //! 127.0.0.1 with a port chosen by the OS.
 //!
 //! The testbed speaks HTTP/1.1 only; this is the smallest server that lets
@@ -29,8 +30,8 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::io::Write as _;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -41,7 +42,7 @@ use futures_util::{stream, StreamExt as _};
 use http::{Method, Request, Response, StatusCode, Version};
 use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::server::conn::http2;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -84,6 +85,8 @@ struct Journal {
 pub struct H2Origin {
     serving: Serving,
     journal: Arc<Journal>,
+    /// What the next connection's handshake chooses: HTTP/2, or HTTP/1.1.
+    h2: Arc<AtomicBool>,
 }
 
 impl H2Origin {
@@ -95,11 +98,27 @@ impl H2Origin {
     /// An origin with `options`.
     pub fn start_with(options: H2Options) -> H2Origin {
         let journal = Arc::new(Journal::default());
-        let shared = Arc::clone(&journal);
-        let serving = Serving::start("h2-origin", move |listener, acceptor| {
-            accept(listener, acceptor, shared, options)
-        });
-        H2Origin { serving, journal }
+        let h2 = Arc::new(AtomicBool::new(true));
+        let serving = {
+            let journal = Arc::clone(&journal);
+            let h2 = Arc::clone(&h2);
+            Serving::start("h2-origin", move |listener, acceptor| {
+                accept(listener, acceptor, journal, h2, options)
+            })
+        };
+        H2Origin {
+            serving,
+            journal,
+            h2,
+        }
+    }
+
+    /// From now on, each new connection's handshake chooses HTTP/2 (`true`,
+    /// as at the start) or HTTP/1.1 (`false`): a server upgraded or
+    /// downgraded during a run. Over HTTP/1.1 each connection carries one
+    /// request and closes.
+    pub fn speak_h2(&self, h2: bool) {
+        self.h2.store(h2, Ordering::SeqCst);
     }
 
     /// `https://127.0.0.1:PORT` + `path`.
@@ -161,8 +180,8 @@ impl Serving {
         Fut: Future<Output = ()>,
     {
         let (acceptor, pem) = certificate();
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .expect("binding 127.0.0.1:0 must work on any test machine");
+        let listener = testbed::loopback_listener(0, 1024)
+            .expect("listening on 127.0.0.1:0 must work on any test machine");
         listener
             .set_nonblocking(true)
             .expect("tokio needs a non-blocking listener");
@@ -254,26 +273,54 @@ fn certificate() -> (TlsAcceptor, String) {
     (TlsAcceptor::from(Arc::new(config)), pem)
 }
 
-/// Accepts connections until the runtime ends, each served on its own task.
+/// Accepts connections until the runtime ends, each served on its own task
+/// over HTTP/2, or over HTTP/1.1 while `h2` is false.
 async fn accept(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     journal: Arc<Journal>,
+    h2: Arc<AtomicBool>,
     options: H2Options,
 ) {
+    let http1_acceptor = {
+        let mut config = rustls::ServerConfig::clone(acceptor.config());
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        TlsAcceptor::from(Arc::new(config))
+    };
     loop {
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
         };
         let connection = journal.accepted.fetch_add(1, Ordering::SeqCst);
-        tokio::spawn(serve(
-            tcp,
-            connection,
-            acceptor.clone(),
-            Arc::clone(&journal),
-            options,
-        ));
+        let journal = Arc::clone(&journal);
+        if h2.load(Ordering::SeqCst) {
+            tokio::spawn(serve(tcp, connection, acceptor.clone(), journal, options));
+        } else {
+            tokio::spawn(serve_http1(
+                tcp,
+                connection,
+                http1_acceptor.clone(),
+                journal,
+            ));
+        }
     }
+}
+
+/// Serves one connection over HTTP/1.1: TLS, one request, and the close.
+async fn serve_http1(
+    tcp: tokio::net::TcpStream,
+    connection: usize,
+    acceptor: TlsAcceptor,
+    journal: Arc<Journal>,
+) {
+    let Ok(tls) = acceptor.accept(tcp).await else {
+        return;
+    };
+    let service = service_fn(move |request| handle(request, connection, Arc::clone(&journal)));
+    let _ = http1::Builder::new()
+        .keep_alive(false)
+        .serve_connection(TokioIo::new(tls), service)
+        .await;
 }
 
 /// Serves one connection: TLS, then HTTP/2 until the client leaves or, with
