@@ -38,6 +38,7 @@
 //! | `/delay/{ms}` | nothing for `ms`, then 200 JSON (slow headers, FAULTS row 5) |
 //! | `/flaky/{key}/{k}/{code}` | the first `k` requests with `key` get `code`, later ones 200; body `{"status", "attempt"}` (row 9) |
 //! | `/retry-after/{key}/{k}/{value}` | the first `k` requests with `key` get 429 with `Retry-After:` the percent-decoded `value`, later ones 200 (rows 7, 8) |
+//! | `/keep-alive/{value}` | 200 JSON with `Keep-Alive:` the percent-decoded `value` (`timeout=1`, say); the connection's idle timeout is unchanged |
 //! | `/reset/headers` | reads the request, then RST without a byte written (row 3) |
 //! | `/reset/body` | `Content-Length: 1000`, 300 bytes, then RST (row 4) |
 //! | `/trickle/{interval_ms}/{len}` | `Content-Length: len` at once, then one byte per interval (row 6) |

@@ -124,6 +124,15 @@ pub(crate) async fn route(request: &Request, counters: &Counters) -> Action {
                 Response::json_value(200, &json!({ "status": 200, "attempt": attempt })).into()
             }
         }
+        ["keep-alive", value @ ..] if !value.is_empty() => {
+            let value = percent::decode(&value.join("/"));
+            if value.chars().any(char::is_control) {
+                return Response::error(400, "Keep-Alive value has control characters").into();
+            }
+            Response::json_value(200, &json!({ "keep_alive": value }))
+                .with_header("Keep-Alive", value)
+                .into()
+        }
         ["reset", "headers"] => Fault::ResetBeforeHeaders.into(),
         ["reset", "body"] => Fault::ResetMidBody.into(),
         ["trickle", interval, len] => {

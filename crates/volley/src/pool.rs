@@ -14,8 +14,10 @@
 //!
 //! Idle connections are kept up to `per_host` per origin and, in all, up to
 //! the client's concurrency or [`MAX_IDLE`], whichever is more, as far as
-//! the limit on open files leaves room; each for up to [`IDLE_TIMEOUT`]. A
-//! task sweeps out the expired and the closed ones while the pool lives.
+//! the limit on open files leaves room; each for up to [`IDLE_TIMEOUT`], or
+//! less when the server says how long it keeps one (`Keep-Alive: timeout`,
+//! see [`keep_idle_for`]). A task sweeps out the expired and the closed ones
+//! while the pool lives.
 
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -91,7 +93,8 @@ struct Origin {
 
 struct Parked {
     conn: Conn,
-    since: Instant,
+    /// When it is too old to be used.
+    expires: Instant,
 }
 
 /// A connection's sending half, and whether it goes to a proxy that takes
@@ -132,6 +135,8 @@ pub(crate) struct Lease {
     key: Key,
     host: HeaderValue,
     conn: Conn,
+    /// How long the connection may stay idle once given back.
+    keep_for: Duration,
 }
 
 impl Pool {
@@ -193,6 +198,7 @@ impl Pool {
                         key,
                         host,
                         conn,
+                        keep_for: keep_idle_for(response.headers()),
                     };
                     return Ok((response, lease));
                 }
@@ -249,17 +255,18 @@ impl Inner {
         let now = Instant::now();
         while let Some(p) = origin.parked.pop() {
             *count -= 1;
-            if p.conn.sender.is_ready() && now.duration_since(p.since) < IDLE_TIMEOUT {
+            if p.conn.sender.is_ready() && now < p.expires {
                 return Ok((Some(p.conn), origin.host.clone()));
             }
         }
         Ok((None, origin.host.clone()))
     }
 
-    /// Keeps `conn` for the next request to `key`, if there is room.
-    fn park(self: &Arc<Self>, key: Key, host: HeaderValue, conn: Conn) {
+    /// Keeps `conn` for the next request to `key` for up to `keep_for`, if
+    /// there is room.
+    fn park(self: &Arc<Self>, key: Key, host: HeaderValue, conn: Conn, keep_for: Duration) {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.count >= self.max_idle {
+        if idle.count >= self.max_idle || keep_for.is_zero() {
             return;
         }
         let origin = match idle.by_origin.get_mut(&key) {
@@ -275,7 +282,7 @@ impl Inner {
         }
         origin.parked.push(Parked {
             conn,
-            since: Instant::now(),
+            expires: Instant::now() + keep_for,
         });
         idle.count += 1;
         if !idle.sweeping {
@@ -293,10 +300,14 @@ impl Lease {
             return;
         };
         let Lease {
-            key, host, conn, ..
+            key,
+            host,
+            conn,
+            keep_for,
+            ..
         } = self;
         if conn.sender.is_ready() {
-            inner.park(key, host, conn);
+            inner.park(key, host, conn, keep_for);
         } else if !conn.sender.is_closed() {
             // The connection has the body's end but has not yet said it
             // takes another request: wait for it, briefly, elsewhere.
@@ -308,7 +319,7 @@ impl Lease {
                 } = conn;
                 let ready = tokio::time::timeout(Duration::from_secs(5), sender.ready()).await;
                 if let (Ok(Ok(())), Some(inner)) = (ready, pool.upgrade()) {
-                    inner.park(key, host, Conn { sender, forward });
+                    inner.park(key, host, Conn { sender, forward }, keep_for);
                 }
             });
         }
@@ -327,13 +338,44 @@ async fn sweep(pool: Weak<Inner>) {
         let now = Instant::now();
         let mut count = 0;
         idle.by_origin.retain(|_, origin| {
-            origin.parked.retain(|p| {
-                !p.conn.sender.is_closed() && now.duration_since(p.since) < IDLE_TIMEOUT
-            });
+            origin
+                .parked
+                .retain(|p| !p.conn.sender.is_closed() && now < p.expires);
             count += origin.parked.len();
             !origin.parked.is_empty()
         });
         idle.count = count;
+    }
+}
+
+/// How long a connection may stay idle after `headers`' response: a margin
+/// less than the server's `Keep-Alive: timeout=N` (seconds; Apache, Node and
+/// others send it), else [`IDLE_TIMEOUT`].
+///
+/// A server closes an idle connection when its timeout is up, and a request
+/// written on it just then fails with a reset, which is not retried for a
+/// `POST`. So the connection is dropped before: a second before, or at
+/// half the timeout when that is sooner.
+fn keep_idle_for(headers: &http::HeaderMap) -> Duration {
+    const KEEP_ALIVE: http::HeaderName = http::HeaderName::from_static("keep-alive");
+    let timeout = headers
+        .get_all(KEEP_ALIVE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .find_map(|param| {
+            let (name, value) = param.split_once('=')?;
+            if !name.trim().eq_ignore_ascii_case("timeout") {
+                return None;
+            }
+            value.trim().trim_matches('"').parse::<u64>().ok()
+        });
+    match timeout {
+        Some(secs) => {
+            let timeout = Duration::from_secs(secs);
+            (timeout - (timeout / 2).min(Duration::from_secs(1))).min(IDLE_TIMEOUT)
+        }
+        None => IDLE_TIMEOUT,
     }
 }
 
@@ -384,6 +426,28 @@ mod tests {
         for (given, host) in cases {
             assert_eq!(host_header(&uri(given)).expect(given), host, "{given}");
         }
+    }
+
+    #[test]
+    fn keep_alive_timeout_shortens_the_idle_time_by_a_margin() {
+        let keep = |values: &[&str]| {
+            let mut headers = http::HeaderMap::new();
+            for value in values {
+                headers.append("keep-alive", HeaderValue::from_str(value).expect("a value"));
+            }
+            keep_idle_for(&headers)
+        };
+        let secs = Duration::from_secs;
+        assert_eq!(keep(&[]), IDLE_TIMEOUT);
+        assert_eq!(keep(&["timeout=5"]), secs(4));
+        assert_eq!(keep(&["timeout=5, max=100"]), secs(4));
+        assert_eq!(keep(&["max=100", "Timeout = \"75\""]), secs(74));
+        assert_eq!(keep(&["timeout=1"]), Duration::from_millis(500));
+        assert_eq!(keep(&["timeout=0"]), Duration::ZERO);
+        assert_eq!(keep(&["timeout=3600"]), IDLE_TIMEOUT);
+        // Unreadable: as if absent.
+        assert_eq!(keep(&["timeout=soon"]), IDLE_TIMEOUT);
+        assert_eq!(keep(&["timeout=-5"]), IDLE_TIMEOUT);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use testbed::{Options, Seen, Testbed};
 use volley::{Backoff, Client, Outcome, Rate, RatePolicy, RequestSpec, RetryPolicy};
 
-use super::support::{assert_ok, check, client, fast, get, percent_encode};
+use super::support::{assert_ok, check, client, fast, fetch, get, percent_encode};
 
 /// Two listeners: two "hosts" as far as per-host limits go.
 fn two_hosts() -> Testbed {
@@ -308,6 +308,40 @@ async fn row08_over_the_cap_fails_at_once() {
         let stats = client.stats();
         assert_eq!((stats.retries, stats.host_pauses), (0, 0), "{stats:?}");
     }
+}
+
+/// A server that says how long it keeps an idle connection (`Keep-Alive:
+/// timeout=N`, as Apache and Node do) closes it then; a request written on
+/// it just as it closes fails with a reset, and a POST is not retried. So
+/// the connection is not used once a margin short of that (here half of
+/// the 1 s), and is used as usual before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_is_not_used_past_the_servers_keep_alive_timeout() {
+    let tb = Testbed::start();
+    let client = client();
+    let post = |path: &str| RequestSpec::new("POST", tb.url(path)).with_body("{}");
+    let connections = || -> Vec<u64> {
+        tb.journal()
+            .requests()
+            .iter()
+            .map(|s| s.connection)
+            .collect()
+    };
+
+    assert_ok(&fetch(&client, post("/keep-alive/timeout=5")).await, 200, 1);
+    assert_ok(&fetch(&client, post("/echo/soon")).await, 200, 1);
+    let seen = connections();
+    assert_eq!(
+        seen[0], seen[1],
+        "within the timeout the connection is reused"
+    );
+
+    assert_ok(&fetch(&client, post("/keep-alive/timeout=1")).await, 200, 1);
+    // Past the margin (0.5 s), before the timeout itself.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_ok(&fetch(&client, post("/echo/late")).await, 200, 1);
+    let seen = connections();
+    assert_ne!(seen[2], seen[3], "a connection past its margin was used");
 }
 
 /// FAULTS row 21: the server closes keep-alive connections idle for 300 ms.
