@@ -152,7 +152,7 @@ impl Client {
         let mut attempts = 0u32;
         loop {
             attempts += 1;
-            let (result, slots) = {
+            let (result, slots, sent) = {
                 // Host slot, host readiness, then a global slot and the
                 // global rate (see scheduler::hosts). They are held until
                 // the result has been judged (below), then released before
@@ -187,11 +187,12 @@ impl Client {
                 limits.counters.bump(Counter::Attempts);
                 let _in_flight = limits.counters.in_flight();
                 let naming = (spec.id.as_deref(), spec.index);
+                let sent = Instant::now();
                 let result = executor::attempt(&self.inner.http, config, &prepared, naming).await;
-                (result, slots)
+                (result, slots, sent)
             };
             if let Some(signal) = signal(&result) {
-                lease.observe(signal);
+                lease.observe(signal, sent);
             }
             let failure = match &result {
                 Attempt::Received(r) if config.retry.is_retried_status(r.status.as_u16()) => {

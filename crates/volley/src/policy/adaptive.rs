@@ -13,6 +13,14 @@
 //!
 //! Cuts are at most one per second, so a burst of 429s that were all in
 //! flight together counts as one signal, not twenty.
+//!
+//! A cut for failures is put to the test: the next attempts sent after it
+//! must fail less. When they fail as often (an API that answers 500 for
+//! three items in five, whatever the load, or a dead backend behind a
+//! proxy), the failures do not come from load: the cut is undone, and
+//! failures stop counting until the host is mostly healthy again. Without
+//! this, such a host was cut to the floor and a run of a few thousand
+//! requests to it took hours.
 
 use std::time::Duration;
 
@@ -36,6 +44,11 @@ const THROTTLED: f64 = 0.2;
 const THROTTLE_ALPHA: f64 = 0.02;
 /// Attempts observed before the failure average is trusted.
 const MIN_SAMPLES: u32 = 10;
+/// Attempts sent after a cut for failures that judge whether it helped.
+const TRIAL: u32 = 30;
+/// The cut helped when the trial's failure share fell below this fraction
+/// of the failure average at the cut.
+const HELPED: f64 = 0.8;
 
 /// What one attempt says about the host's health.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +83,23 @@ pub(crate) struct Aimd {
     bucket: u32,
     /// Starts in the second before `bucket_start`, once one has passed.
     previous_bucket: Option<u32>,
+    /// The test of the last cut for failures, until it is judged.
+    trial: Option<Trial>,
+    /// A trial found the failures do not come from load: they do not cut
+    /// until the failure average is low again.
+    failures_unrelated: bool,
+}
+
+/// Whether a cut for failures made them fewer: the attempts sent after it.
+#[derive(Clone, Debug)]
+struct Trial {
+    cut_at: Instant,
+    /// The failure average when the cut was made.
+    before: f64,
+    /// The rate before the cut, to go back to if it did not help.
+    restore: Option<f64>,
+    attempts: u32,
+    failures: u32,
 }
 
 impl Aimd {
@@ -86,6 +116,8 @@ impl Aimd {
             bucket_start: now,
             bucket: 0,
             previous_bucket: None,
+            trial: None,
+            failures_unrelated: false,
         }
     }
 
@@ -107,23 +139,66 @@ impl Aimd {
         slot - now
     }
 
-    /// Learns from one attempt; returns true when the rate was cut.
-    pub(crate) fn observe(&mut self, signal: Signal, now: Instant) -> bool {
+    /// Learns from one attempt, sent at `sent`; returns true when the rate
+    /// was cut.
+    pub(crate) fn observe(&mut self, signal: Signal, sent: Instant, now: Instant) -> bool {
         let failed = signal != Signal::Healthy;
         let throttled = signal == Signal::Throttled;
         self.failure_avg += ALPHA * (f64::from(u8::from(failed)) - self.failure_avg);
         self.throttle_avg += THROTTLE_ALPHA * (f64::from(u8::from(throttled)) - self.throttle_avg);
         self.samples = self.samples.saturating_add(1);
-        let spike = self.samples >= MIN_SAMPLES && self.failure_avg > SPIKE;
+        self.judge(failed, sent);
+        if self.failures_unrelated && self.failure_avg < SPIKE / 2.0 {
+            self.failures_unrelated = false;
+        }
+        let spike =
+            self.samples >= MIN_SAMPLES && self.failure_avg > SPIKE && !self.failures_unrelated;
         match signal {
             Signal::Throttled if self.throttle_avg > THROTTLED || spike => self.cut(now),
             Signal::Throttled => false,
-            Signal::Failed if spike => self.cut(now),
+            // One trial at a time: the next cut waits for this one's verdict.
+            Signal::Failed if spike && self.trial.is_none() => {
+                let restore = self.rate;
+                let cut = self.cut(now);
+                if cut {
+                    self.trial = Some(Trial {
+                        cut_at: now,
+                        before: self.failure_avg,
+                        restore,
+                        attempts: 0,
+                        failures: 0,
+                    });
+                }
+                cut
+            }
             Signal::Failed => false,
             Signal::Healthy => {
                 self.grow();
                 false
             }
+        }
+    }
+
+    /// Counts an attempt towards the trial of the last cut for failures,
+    /// if it was sent after that cut (one sent before says nothing of it),
+    /// and gives the verdict once there are enough.
+    fn judge(&mut self, failed: bool, sent: Instant) {
+        let Some(trial) = self.trial.as_mut().filter(|t| sent >= t.cut_at) else {
+            return;
+        };
+        trial.attempts += 1;
+        trial.failures += u32::from(failed);
+        if trial.attempts < TRIAL {
+            return;
+        }
+        let share = f64::from(trial.failures) / f64::from(trial.attempts);
+        let undo = share >= trial.before * HELPED;
+        let restore = trial.restore;
+        self.trial = None;
+        if undo {
+            // As many failures at the lower rate: not from load.
+            self.rate = restore;
+            self.failures_unrelated = true;
         }
     }
 
@@ -182,6 +257,12 @@ impl Aimd {
 mod tests {
     use super::*;
 
+    /// One attempt sent and answered now.
+    fn see(aimd: &mut Aimd, signal: Signal) -> bool {
+        let now = Instant::now();
+        aimd.observe(signal, now, now)
+    }
+
     /// Starts `n` requests evenly over one second.
     fn run_for_a_second(aimd: &mut Aimd, n: u32) {
         for _ in 0..n {
@@ -199,9 +280,9 @@ mod tests {
         // A burst of seven 429s (as the demo's 503-then-ok run) is not a
         // signal; twelve in a row are (over one in five of the recent answers).
         for _ in 0..11 {
-            assert!(!aimd.observe(Signal::Throttled, Instant::now()));
+            assert!(!see(&mut aimd, Signal::Throttled));
         }
-        assert!(aimd.observe(Signal::Throttled, Instant::now()));
+        assert!(see(&mut aimd, Signal::Throttled));
         let rate = aimd.rate().expect("throttled");
         assert!((45.0..=55.0).contains(&rate), "{rate}");
     }
@@ -222,18 +303,15 @@ mod tests {
         aimd.rate = Some(40.0);
         aimd.cut_from = 80.0;
         aimd.throttle_avg = 0.5; // a host answering mostly 429
-        assert!(aimd.observe(Signal::Throttled, Instant::now()));
-        assert!(
-            !aimd.observe(Signal::Throttled, Instant::now()),
-            "same burst"
-        );
+        assert!(see(&mut aimd, Signal::Throttled));
+        assert!(!see(&mut aimd, Signal::Throttled), "same burst");
         assert_eq!(aimd.rate(), Some(20.0));
         tokio::time::advance(COOLDOWN).await;
-        assert!(aimd.observe(Signal::Throttled, Instant::now()));
+        assert!(see(&mut aimd, Signal::Throttled));
         assert_eq!(aimd.rate(), Some(10.0));
         for _ in 0..100 {
             tokio::time::advance(COOLDOWN).await;
-            aimd.observe(Signal::Throttled, Instant::now());
+            see(&mut aimd, Signal::Throttled);
         }
         assert_eq!(aimd.rate(), Some(MIN_RATE), "never below the floor");
     }
@@ -243,17 +321,17 @@ mod tests {
         let mut aimd = Aimd::new(Instant::now());
         aimd.rate = Some(100.0);
         aimd.throttle_avg = 0.5;
-        assert!(aimd.observe(Signal::Throttled, Instant::now()));
+        assert!(see(&mut aimd, Signal::Throttled));
         assert_eq!(aimd.rate(), Some(50.0));
         // One second of successes at 50/s adds one step (1/s).
         for _ in 0..50 {
-            aimd.observe(Signal::Healthy, Instant::now());
+            see(&mut aimd, Signal::Healthy);
         }
         let rate = aimd.rate().expect("still paced");
         assert!((50.9..=51.1).contains(&rate), "{rate}");
         // Enough successes lift pacing altogether.
         for _ in 0..20_000 {
-            aimd.observe(Signal::Healthy, Instant::now());
+            see(&mut aimd, Signal::Healthy);
         }
         assert_eq!(aimd.rate(), None);
     }
@@ -269,13 +347,99 @@ mod tests {
             } else {
                 Signal::Healthy
             };
-            assert!(
-                !aimd.observe(signal, Instant::now()),
-                "20% errors are no spike"
-            );
+            assert!(!see(&mut aimd, signal), "20% errors are no spike");
         }
-        let cut = (0..20).any(|_| aimd.observe(Signal::Failed, Instant::now()));
+        let cut = (0..20).any(|_| see(&mut aimd, Signal::Failed));
         assert!(cut, "a run of failures is a spike");
+    }
+
+    /// Three failures in five, from the `n`th attempt on.
+    fn three_in_five(n: u32) -> Signal {
+        if n % 5 < 3 {
+            Signal::Failed
+        } else {
+            Signal::Healthy
+        }
+    }
+
+    /// Feeds three failures in five until the rate is cut; returns the
+    /// attempts it took.
+    fn until_cut(aimd: &mut Aimd) -> u32 {
+        (0..100)
+            .find(|&n| see(aimd, three_in_five(n)))
+            .expect("three failures in five cut the rate")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cut_that_leaves_as_many_failures_is_undone() {
+        let mut aimd = Aimd::new(Instant::now());
+        run_for_a_second(&mut aimd, 100);
+        until_cut(&mut aimd);
+        assert!(aimd.rate().is_some(), "cut");
+
+        // The trial: as many failures after the cut as before.
+        tokio::time::advance(Duration::from_millis(10)).await;
+        for n in 0..TRIAL {
+            assert!(!see(&mut aimd, three_in_five(n)), "no cut during the trial");
+        }
+        assert_eq!(aimd.rate(), None, "the cut is undone");
+
+        // Such failures no longer cut, second after second.
+        for n in 0..2_000 {
+            assert!(!see(&mut aimd, three_in_five(n)), "attempt {n}");
+            if n % 100 == 0 {
+                tokio::time::advance(COOLDOWN).await;
+            }
+        }
+        assert_eq!(aimd.rate(), None);
+
+        // Once the host is healthy again, a new spike is one again.
+        for _ in 0..100 {
+            see(&mut aimd, Signal::Healthy);
+        }
+        tokio::time::advance(COOLDOWN).await;
+        until_cut(&mut aimd);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cut_that_lessens_failures_stands_and_more_may_follow() {
+        let mut aimd = Aimd::new(Instant::now());
+        run_for_a_second(&mut aimd, 100);
+        until_cut(&mut aimd);
+        let cut = aimd.rate().expect("cut");
+
+        tokio::time::advance(Duration::from_millis(10)).await;
+        for n in 0..TRIAL {
+            let signal = if n % 10 == 0 {
+                Signal::Failed
+            } else {
+                Signal::Healthy
+            };
+            see(&mut aimd, signal);
+        }
+        let after = aimd.rate().expect("the cut stands");
+        assert!(after >= cut, "{after} < {cut}");
+
+        // The failures come back: the next cut is allowed.
+        tokio::time::advance(COOLDOWN).await;
+        until_cut(&mut aimd);
+        assert!(aimd.rate().is_some_and(|rate| rate < after));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn attempts_sent_before_a_cut_do_not_judge_it() {
+        let mut aimd = Aimd::new(Instant::now());
+        run_for_a_second(&mut aimd, 100);
+        let before_the_cut = Instant::now();
+        tokio::time::advance(Duration::from_millis(1)).await;
+        until_cut(&mut aimd);
+        tokio::time::advance(Duration::from_millis(10)).await;
+        // 64 answers to requests that were in flight at the cut.
+        for n in 0..64 {
+            aimd.observe(three_in_five(n), before_the_cut, Instant::now());
+        }
+        assert!(aimd.rate().is_some(), "still cut: no verdict yet");
+        assert!(aimd.trial.as_ref().is_some_and(|t| t.attempts == 0));
     }
 
     #[tokio::test(start_paused = true)]
@@ -288,7 +452,7 @@ mod tests {
             } else {
                 Signal::Healthy
             };
-            assert!(!aimd.observe(signal, Instant::now()), "answer {i}");
+            assert!(!see(&mut aimd, signal), "answer {i}");
             if i % 100 == 0 {
                 tokio::time::advance(Duration::from_secs(1)).await;
             }

@@ -314,15 +314,16 @@ impl HostLease {
         }
     }
 
-    /// Feeds one attempt's result to adaptive throttling.
-    pub(crate) fn observe(&self, signal: Signal) {
+    /// Feeds the result of one attempt, sent at `sent`, to adaptive
+    /// throttling.
+    pub(crate) fn observe(&self, signal: Signal, sent: Instant) {
         let cut = {
             let mut state = lock(&self.host.state);
             let now = Instant::now();
             state
                 .aimd
                 .as_mut()
-                .is_some_and(|aimd| aimd.observe(signal, now))
+                .is_some_and(|aimd| aimd.observe(signal, sent, now))
         };
         if cut {
             self.limits.counters.bump(Counter::ThrottleDecreases);

@@ -392,6 +392,40 @@ async fn row21_stale_keep_alive_connections_are_retried_transparently() {
     }
 }
 
+/// A host that answers 500 for three items in five whatever the load (bad
+/// data, say): one cut at most for the failures, then, since the failures
+/// did not lessen at the lower rate, none. The run takes about a second;
+/// with every spike cut (one a second, to 0.2 requests/s), these 600
+/// requests took two minutes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_that_do_not_come_from_load_do_not_slow_the_host() {
+    let tb = Testbed::start();
+    let client = client();
+    let specs: Vec<RequestSpec> = (0..600)
+        .map(|i| {
+            let path = if i % 5 < 3 {
+                format!("/status/500?i={i}")
+            } else {
+                format!("/json/{i}")
+            };
+            RequestSpec::get(tb.url(&path)).with_index(i)
+        })
+        .collect();
+    let start = Instant::now();
+    let outcomes = client.gather(specs).await;
+    let took = start.elapsed();
+
+    assert_eq!(outcomes.len(), 600);
+    for outcome in &outcomes {
+        let record = check(outcome);
+        let fails = outcome.index % 5 < 3;
+        assert_eq!(record["ok"], !fails, "{record}");
+    }
+    let stats = client.stats();
+    assert!(stats.throttle_decreases <= 3, "{stats:?}");
+    assert!(took < Duration::from_secs(30), "took {took:?}: {stats:?}");
+}
+
 /// FAULTS row 23: a host that always answers 503. Every record says 503,
 /// and retries stay within the host's budget: 10 to start with plus 20% of
 /// the 100 first attempts, so the server sees at most 130 requests where
