@@ -92,7 +92,11 @@ pub(crate) async fn attempt(
                 &request.body,
             ),
         };
-        let sending = http.send(method, url, headers, body.as_ref());
+        const IDEMPOTENCY_KEY: http::HeaderName = http::HeaderName::from_static("idempotency-key");
+        let replay_safe = config
+            .retry
+            .replay_safe(method, headers.contains_key(IDEMPOTENCY_KEY));
+        let sending = http.send(method, url, headers, body.as_ref(), replay_safe);
         let response = match timeout_at(deadline, sending).await {
             Err(_elapsed) => {
                 return failed(

@@ -41,6 +41,14 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// How long a connection may stay idle before it is closed.
 pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
+/// The longest a connection may have been idle for a request that may not
+/// be replayed (a `POST` without `Idempotency-Key`) to go on it. A server
+/// closes an idle connection when its own timeout is up, most often without
+/// saying when (2 s, 5 s, 60 s, …); a request written just as it does so
+/// fails with a reset, and such a request cannot be retried. Past this, it
+/// gets a new connection, and the idle one is left for a request that can.
+pub(crate) const UNSAFE_IDLE: Duration = Duration::from_secs(1);
+
 /// Idle connections kept over all origins, unless more requests may be in
 /// flight at once: a run over many origins keeps only its most recent ones
 /// open, not one per origin it ever saw.
@@ -93,6 +101,8 @@ struct Origin {
 
 struct Parked {
     conn: Conn,
+    /// When it was parked.
+    since: Instant,
     /// When it is too old to be used.
     expires: Instant,
 }
@@ -160,7 +170,9 @@ impl Pool {
     /// Sends `request` (whose URI is absolute) on an idle connection to its
     /// origin, or on a new one, and waits for the response headers. A
     /// request that finds its idle connection closed before any of it was
-    /// written goes out again on a new connection.
+    /// written goes out again on a new connection. One that is not
+    /// `replay_safe` takes only a connection idle for less than
+    /// [`UNSAFE_IDLE`].
     ///
     /// # Errors
     ///
@@ -168,6 +180,7 @@ impl Pool {
     pub(crate) async fn send(
         &self,
         mut request: Request<Full<Bytes>>,
+        replay_safe: bool,
     ) -> Result<(Response<Incoming>, Lease), BoxError> {
         let uri = request.uri().clone();
         let key = Key {
@@ -175,7 +188,7 @@ impl Pool {
             authority: uri.authority().cloned().ok_or("the URL has no host")?,
         };
         loop {
-            let (idle, host) = self.inner.checkout(&key, &uri)?;
+            let (idle, host) = self.inner.checkout(&key, &uri, replay_safe)?;
             if !request.headers().contains_key(http::header::HOST) {
                 request
                     .headers_mut()
@@ -238,9 +251,15 @@ impl Pool {
 }
 
 impl Inner {
-    /// The idle connection to `key` parked last, if one is ready, and the
-    /// origin's `Host`.
-    fn checkout(&self, key: &Key, uri: &Uri) -> Result<(Option<Conn>, HeaderValue), BoxError> {
+    /// The idle connection to `key` parked last, if one is ready (and, for
+    /// a request that is not `replay_safe`, idle for less than
+    /// [`UNSAFE_IDLE`]), and the origin's `Host`.
+    fn checkout(
+        &self,
+        key: &Key,
+        uri: &Uri,
+        replay_safe: bool,
+    ) -> Result<(Option<Conn>, HeaderValue), BoxError> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         let Idle {
             by_origin, count, ..
@@ -253,9 +272,16 @@ impl Inner {
             }),
         };
         let now = Instant::now();
-        while let Some(p) = origin.parked.pop() {
+        while let Some(p) = origin.parked.last() {
+            let usable = p.conn.sender.is_ready() && now < p.expires;
+            if usable && !replay_safe && now.duration_since(p.since) >= UNSAFE_IDLE {
+                // The last parked is the least idle: none will do. They
+                // stay for the requests that may be replayed.
+                break;
+            }
+            let Some(p) = origin.parked.pop() else { break };
             *count -= 1;
-            if p.conn.sender.is_ready() && now < p.expires {
+            if usable {
                 return Ok((Some(p.conn), origin.host.clone()));
             }
         }
@@ -280,9 +306,11 @@ impl Inner {
         if origin.parked.len() >= self.per_host {
             return;
         }
+        let now = Instant::now();
         origin.parked.push(Parked {
             conn,
-            expires: Instant::now() + keep_for,
+            since: now,
+            expires: now + keep_for,
         });
         idle.count += 1;
         if !idle.sweeping {

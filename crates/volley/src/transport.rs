@@ -80,7 +80,9 @@ impl Transport {
 
     /// Sends one request and waits for the response headers. An HTTP/1
     /// response comes with the [`Lease`] on its connection, to be released
-    /// once its body has been read to the end.
+    /// once its body has been read to the end. A request that is not
+    /// `replay_safe` does not go on an HTTP/1 connection that has been idle
+    /// a while (see [`Pool::send`]).
     ///
     /// # Errors
     ///
@@ -92,6 +94,7 @@ impl Transport {
         url: &Url,
         headers: &HeaderMap,
         body: Option<&Bytes>,
+        replay_safe: bool,
     ) -> Result<(Response<Incoming>, Option<Lease>), SendError> {
         let uri: Uri = url.as_str().parse().map_err(UnsendableUrl)?;
         let mut rerouted = false;
@@ -102,7 +105,7 @@ impl Transport {
                 }
             }
             let request = self.request(method, uri.clone(), headers, body);
-            match self.h1.send(request).await {
+            match self.h1.send(request, replay_safe).await {
                 Ok((response, lease)) => return Ok((response, Some(lease))),
                 // A new connection to an origin taken for HTTP/1 chose
                 // HTTP/2 (the origin changed), and the table now says so.

@@ -133,6 +133,13 @@ impl RetryPolicy {
         self.statuses.contains(&status)
     }
 
+    /// Whether a request may be sent again once the server may have
+    /// processed it: an idempotent method, an `Idempotency-Key`, or
+    /// [`retry_non_idempotent`](Self::retry_non_idempotent).
+    pub(crate) fn replay_safe(&self, method: &Method, idempotency_key: bool) -> bool {
+        is_idempotent(method) || idempotency_key || self.retry_non_idempotent
+    }
+
     /// Decides what follows attempt number `attempt` (1-based) of a request.
     pub(crate) fn decide(
         &self,
@@ -144,7 +151,7 @@ impl RetryPolicy {
         if attempt > self.max_retries {
             return Verdict::Final;
         }
-        let replay_safe = is_idempotent(method) || idempotency_key || self.retry_non_idempotent;
+        let replay_safe = self.replay_safe(method, idempotency_key);
         match failure {
             Failure::Transport { kind, never_sent } => {
                 let transient = matches!(
