@@ -130,7 +130,7 @@ pub struct Args {
     #[arg(long, default_value = "120s", value_parser = parse_duration, value_name = "DURATION")]
     pub max_retry_after: Duration,
 
-    /// Most requests started per unit of time across the run (50/s, 600/min, 1000/h).
+    /// Most requests started per unit of time across the run (50/s, 600/min, 1000/h, 0.5/s).
     #[arg(long, value_name = "RATE")]
     pub rate: Option<volley::Rate>,
 

@@ -82,21 +82,39 @@ impl Rate {
 impl FromStr for Rate {
     type Err = String;
 
-    /// `50/s`, `600/min`, `1000/h` (also `/sec`, `/second`, `/m`, `/minute`, `/hour`).
+    /// `50/s`, `600/min`, `1000/h` (also `/sec`, `/second`, `/m`, `/minute`,
+    /// `/hour`); a count may have decimals: `0.5/s` is one request every
+    /// two seconds.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || format!("{s:?} is not a rate like 50/s, 600/min or 1000/h");
         let (count, unit) = s.trim().split_once('/').ok_or_else(bad)?;
-        let count: u32 = count.trim().parse().map_err(|_| bad())?;
-        if count == 0 {
-            return Err(format!("{s:?}: a rate must allow at least one request"));
-        }
+        let count = count.trim();
         let per = match unit.trim().to_ascii_lowercase().as_str() {
             "s" | "sec" | "second" => Duration::from_secs(1),
             "m" | "min" | "minute" => Duration::from_secs(60),
             "h" | "hour" => Duration::from_secs(3600),
             _ => return Err(bad()),
         };
-        Ok(Rate::new(count, per))
+        if let Ok(count) = count.parse::<u32>() {
+            if count == 0 {
+                return Err(format!("{s:?}: a rate must allow at least one request"));
+            }
+            return Ok(Rate::new(count, per));
+        }
+        // Digits and one point only: not `inf`, `NaN` or `1e3`.
+        if !count.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            return Err(bad());
+        }
+        let count: f64 = count.parse().map_err(|_| bad())?;
+        if count <= 0.0 {
+            return Err(format!("{s:?}: a rate must allow at least one request"));
+        }
+        // One request per `per / count`.
+        let period = Duration::try_from_secs_f64(per.as_secs_f64() / count)
+            .ok()
+            .filter(|period| *period <= MAX_PERIOD)
+            .ok_or_else(|| format!("{s:?}: slower than one request a year"))?;
+        Ok(Rate::new(1, period))
     }
 }
 
@@ -219,9 +237,19 @@ mod tests {
         assert_eq!(ok(" 600 / min"), Rate::new(600, Duration::from_secs(60)));
         assert_eq!(ok("1000/h"), Rate::new(1000, Duration::from_secs(3600)));
         assert_eq!(ok("2/second").per_sec(), 2.0);
-        for bad in ["", "50", "50/day", "x/s", "-1/s", "0/s", "1.5/s"] {
+        assert_eq!(ok("0.5/s"), Rate::new(1, Duration::from_secs(2)));
+        assert_eq!(ok("1.5/min"), Rate::new(1, Duration::from_secs(40)));
+        assert_eq!(ok("2.5/s"), Rate::new(1, Duration::from_millis(400)));
+        for bad in [
+            "", "50", "50/day", "x/s", "-1/s", "0/s", "0.0/s", "-0.5/s", "1e3/s", "inf/s", "NaN/s",
+            "1..5/s", ".", "./s",
+        ] {
             assert!(bad.parse::<Rate>().is_err(), "{bad:?}");
         }
+        assert_eq!(
+            "0.0000000001/h".parse::<Rate>(),
+            Err(r#""0.0000000001/h": slower than one request a year"#.to_owned())
+        );
     }
 
     #[tokio::test]
