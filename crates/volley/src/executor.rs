@@ -22,6 +22,9 @@ use crate::save;
 use crate::spec::Prepared;
 use crate::transport::Transport;
 
+/// The header that makes a request safe to send twice, whatever its method.
+const IDEMPOTENCY_KEY: http::HeaderName = http::HeaderName::from_static("idempotency-key");
+
 /// A complete response: status, what the engine needs of its headers, and
 /// the decoded body.
 #[derive(Debug)]
@@ -92,7 +95,6 @@ pub(crate) async fn attempt(
                 &request.body,
             ),
         };
-        const IDEMPOTENCY_KEY: http::HeaderName = http::HeaderName::from_static("idempotency-key");
         let replay_safe = config
             .retry
             .replay_safe(method, headers.contains_key(IDEMPOTENCY_KEY));

@@ -381,7 +381,10 @@ async fn a_post_does_not_go_on_a_connection_idle_for_a_second() {
     let keyed = post("/echo/5").with_header("Idempotency-Key", "k5");
     assert_ok(&fetch(&client, keyed).await, 200, 1);
     let (a, b) = last_two();
-    assert_eq!(a, b, "a POST with an Idempotency-Key reuses the idle connection");
+    assert_eq!(
+        a, b,
+        "a POST with an Idempotency-Key reuses the idle connection"
+    );
 }
 
 /// FAULTS row 21: the server closes keep-alive connections idle for 300 ms.
