@@ -154,7 +154,15 @@ impl Aimd {
         let spike =
             self.samples >= MIN_SAMPLES && self.failure_avg > SPIKE && !self.failures_unrelated;
         match signal {
-            Signal::Throttled if self.throttle_avg > THROTTLED || spike => self.cut(now),
+            Signal::Throttled if self.throttle_avg > THROTTLED || spike => {
+                let cut = self.cut(now);
+                if cut {
+                    // The host asks to slow down: whatever a pending trial
+                    // finds, this cut stands.
+                    self.trial = None;
+                }
+                cut
+            }
             Signal::Throttled => false,
             // One trial at a time: the next cut waits for this one's verdict.
             Signal::Failed if spike && self.trial.is_none() => {
@@ -424,6 +432,28 @@ mod tests {
         tokio::time::advance(COOLDOWN).await;
         until_cut(&mut aimd);
         assert!(aimd.rate().is_some_and(|rate| rate < after));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cut_for_throttling_is_not_undone_by_a_trial() {
+        let mut aimd = Aimd::new(Instant::now());
+        run_for_a_second(&mut aimd, 100);
+        until_cut(&mut aimd);
+        let after_failures = aimd.rate().expect("cut");
+        tokio::time::advance(COOLDOWN).await;
+        aimd.throttle_avg = 0.5; // the host now answers mostly 429
+        assert!(see(&mut aimd, Signal::Throttled));
+        assert!(aimd.rate().is_some_and(|rate| rate < after_failures));
+        // As many failures as before the first cut: that trial, had it
+        // gone on, would undo both cuts.
+        for n in 0..TRIAL {
+            see(&mut aimd, three_in_five(n));
+        }
+        assert!(
+            aimd.rate().is_some_and(|rate| rate < after_failures),
+            "{:?}",
+            aimd.rate()
+        );
     }
 
     #[tokio::test(start_paused = true)]
