@@ -6,6 +6,7 @@
 //! spec that fails the check becomes an `invalid_request` record and is never
 //! sent.
 
+use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method};
 use serde_json::{Map, Value};
@@ -134,6 +135,11 @@ impl RequestSpec {
             let (name, value) = header?;
             headers.append(name, value);
         }
+        if let Some(credentials) = basic_auth(&url) {
+            headers
+                .entry(http::header::AUTHORIZATION)
+                .or_insert(credentials);
+        }
         Ok(Prepared {
             method,
             url,
@@ -158,6 +164,24 @@ impl RequestSpec {
             Ok((name, value))
         })
     }
+}
+
+/// `Authorization: Basic` for a URL that carries a user (`https://user:pass@host/`),
+/// as curl and browsers send it; `None` without one. The header is marked
+/// sensitive. A redirect to another origin drops it, like any
+/// `Authorization`.
+fn basic_auth(url: &Url) -> Option<HeaderValue> {
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let decoded = |part: &str| percent_encoding::percent_decode_str(part).collect::<Vec<u8>>();
+    let mut pair = decoded(url.username());
+    pair.push(b':');
+    pair.extend(decoded(url.password().unwrap_or("")));
+    let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+    let mut value = HeaderValue::try_from(format!("Basic {encoded}")).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 /// A method name, upper-cased: methods are case-sensitive on the wire, and
@@ -229,6 +253,33 @@ pub(crate) fn shorten(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_user_in_the_url_becomes_basic_authorization() {
+        let authorization = |spec: RequestSpec| {
+            let prepared = spec.prepare().expect("a valid spec");
+            prepared
+                .headers
+                .get_all(http::header::AUTHORIZATION)
+                .iter()
+                .map(|v| v.to_str().expect("ASCII").to_owned())
+                .collect::<Vec<_>>()
+        };
+        // "user:pw"
+        let got = authorization(RequestSpec::get("http://user:pw@a.test/"));
+        assert_eq!(got, ["Basic dXNlcjpwdw=="]);
+        // Percent-encoded parts are decoded first: "a@b:p ss".
+        let got = authorization(RequestSpec::get("http://a%40b:p%20ss@a.test/"));
+        assert_eq!(got, ["Basic YUBiOnAgc3M="]);
+        // A user without a password: "token:".
+        let got = authorization(RequestSpec::get("https://token@a.test/"));
+        assert_eq!(got, ["Basic dG9rZW46"]);
+        // The request's own Authorization wins.
+        let spec =
+            RequestSpec::get("http://user:pw@a.test/").with_header("Authorization", "Bearer t");
+        assert_eq!(authorization(spec), ["Bearer t"]);
+        assert!(authorization(RequestSpec::get("http://a.test/")).is_empty());
+    }
 
     #[test]
     fn urls_that_are_refused() {

@@ -114,6 +114,28 @@ async fn row16_cross_origin_redirect_strips_credentials() {
     assert_eq!(second.header("referer"), None);
 }
 
+/// A URL with a user and password (`http://user:pw@host/`) is sent with
+/// `Authorization: Basic`, as curl sends it; a redirect to another origin
+/// drops it like any `Authorization`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_in_the_url_are_sent_as_basic_authorization() {
+    let tb = Testbed::start_with(Options {
+        listeners: 2,
+        ..Options::default()
+    });
+    let target = tb.url_on(1, "/echo");
+    let start = tb
+        .url_on(0, &format!("/redirect-to?url={}", percent_encode(&target)))
+        .replacen("http://", "http://user:p%40ss@", 1);
+    let client = fast().build().expect("valid settings");
+    assert_ok(&fetch(&client, RequestSpec::get(start)).await, 200, 1);
+
+    let seen = tb.journal().requests();
+    // "user:p@ss"
+    assert_eq!(seen[0].header("authorization"), Some("Basic dXNlcjpwQHNz"));
+    assert_eq!(seen[1].header("authorization"), None, "leaked on redirect");
+}
+
 /// FAULTS row 16, the same-origin case: a redirect that stays on the
 /// origin keeps the credentials, and still adds no `Referer`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
