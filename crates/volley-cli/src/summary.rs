@@ -319,17 +319,20 @@ impl Summary {
                 .collect();
             let _ = write!(out, " ({})", kinds.join(", "));
         }
-        let classes: Vec<String> = self
-            .by_status_class
-            .iter()
-            .map(|(c, n)| format!("{c} {n}"))
-            .collect();
-        let _ = write!(
-            out,
-            "\nvolley: statuses: {}; {} body bytes",
-            classes.join(", "),
-            self.bytes
-        );
+        // With no request at all (an empty input), there is nothing to list.
+        if self.requests > 0 {
+            let classes: Vec<String> = self
+                .by_status_class
+                .iter()
+                .map(|(c, n)| format!("{c} {n}"))
+                .collect();
+            let _ = write!(
+                out,
+                "\nvolley: statuses: {}; {} body bytes",
+                classes.join(", "),
+                self.bytes
+            );
+        }
         if let Some(l) = self.latency_ms {
             let _ = write!(
                 out,
@@ -448,6 +451,24 @@ mod tests {
             t.failing, 0,
             "transport errors do not count without `error`"
         );
+    }
+
+    #[test]
+    fn an_empty_run_lists_no_statuses() {
+        let fail_on = crate::cli::parse_fail_on("error").expect("valid");
+        let t = Tally::default();
+        let text = t
+            .summary(Duration::from_millis(5), true, volley::Stats::default())
+            .render();
+        assert!(text.starts_with("volley: 0 requests"), "{text}");
+        assert!(!text.contains("statuses"), "{text}");
+
+        let mut t = Tally::default();
+        t.add(&record("http://a.test/", Some(200), None, 1, 1.0), &fail_on);
+        let text = t
+            .summary(Duration::from_millis(5), true, volley::Stats::default())
+            .render();
+        assert!(text.contains("statuses: 2xx 1;"), "{text}");
     }
 
     #[test]
