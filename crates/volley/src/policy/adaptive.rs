@@ -378,12 +378,19 @@ mod tests {
             .expect("three failures in five cut the rate")
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_cut_that_leaves_as_many_failures_is_undone() {
+    /// A host sent 100 requests in a second, then cut for three failures
+    /// in five; and its rate after the cut.
+    fn cut_for_failures() -> (Aimd, f64) {
         let mut aimd = Aimd::new(Instant::now());
         run_for_a_second(&mut aimd, 100);
         until_cut(&mut aimd);
-        assert!(aimd.rate().is_some(), "cut");
+        let rate = aimd.rate().expect("cut");
+        (aimd, rate)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cut_that_leaves_as_many_failures_is_undone() {
+        let (mut aimd, _) = cut_for_failures();
 
         // The trial: as many failures after the cut as before.
         tokio::time::advance(Duration::from_millis(10)).await;
@@ -411,10 +418,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_cut_that_lessens_failures_stands_and_more_may_follow() {
-        let mut aimd = Aimd::new(Instant::now());
-        run_for_a_second(&mut aimd, 100);
-        until_cut(&mut aimd);
-        let cut = aimd.rate().expect("cut");
+        let (mut aimd, cut) = cut_for_failures();
 
         tokio::time::advance(Duration::from_millis(10)).await;
         for n in 0..TRIAL {
@@ -436,10 +440,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_cut_for_throttling_is_not_undone_by_a_trial() {
-        let mut aimd = Aimd::new(Instant::now());
-        run_for_a_second(&mut aimd, 100);
-        until_cut(&mut aimd);
-        let after_failures = aimd.rate().expect("cut");
+        let (mut aimd, after_failures) = cut_for_failures();
         tokio::time::advance(COOLDOWN).await;
         aimd.throttle_avg = 0.5; // the host now answers mostly 429
         assert!(see(&mut aimd, Signal::Throttled));

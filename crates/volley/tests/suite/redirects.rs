@@ -77,16 +77,23 @@ fn echoed_headers(outcome: &Outcome) -> serde_json::Map<String, Value> {
         .expect("echo lists headers")
 }
 
-/// FAULTS row 16: a redirect to another port is another origin; it sees no
-/// `Authorization`, `Cookie`, secret header or `Referer`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn row16_cross_origin_redirect_strips_credentials() {
+/// A testbed with two origins (ports), and a URL on the first that
+/// redirects to `path` on the second; returns both URLs.
+fn cross_origin_redirect(path: &str) -> (Testbed, String, String) {
     let tb = Testbed::start_with(Options {
         listeners: 2,
         ..Options::default()
     });
-    let target = tb.url_on(1, "/echo?from=redirect");
+    let target = tb.url_on(1, path);
     let start = tb.url_on(0, &format!("/redirect-to?url={}", percent_encode(&target)));
+    (tb, start, target)
+}
+
+/// FAULTS row 16: a redirect to another port is another origin; it sees no
+/// `Authorization`, `Cookie`, secret header or `Referer`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn row16_cross_origin_redirect_strips_credentials() {
+    let (tb, start, target) = cross_origin_redirect("/echo?from=redirect");
     let outcome = fetch_with_credentials(start).await;
     assert_ok(&outcome, 200, 1);
     assert_eq!(outcome.final_url.as_deref(), Some(target.as_str()));
@@ -119,14 +126,8 @@ async fn row16_cross_origin_redirect_strips_credentials() {
 /// drops it like any `Authorization`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_in_the_url_are_sent_as_basic_authorization() {
-    let tb = Testbed::start_with(Options {
-        listeners: 2,
-        ..Options::default()
-    });
-    let target = tb.url_on(1, "/echo");
-    let start = tb
-        .url_on(0, &format!("/redirect-to?url={}", percent_encode(&target)))
-        .replacen("http://", "http://user:p%40ss@", 1);
+    let (tb, start, _) = cross_origin_redirect("/echo");
+    let start = start.replacen("http://", "http://user:p%40ss@", 1);
     let client = fast().build().expect("valid settings");
     assert_ok(&fetch(&client, RequestSpec::get(start)).await, 200, 1);
 
