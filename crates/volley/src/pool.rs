@@ -292,18 +292,31 @@ impl Inner {
     /// there is room.
     fn park(self: &Arc<Self>, key: Key, host: HeaderValue, conn: Conn, keep_for: Duration) {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.count >= self.max_idle || keep_for.is_zero() {
+        if keep_for.is_zero() {
             return;
         }
-        let origin = match idle.by_origin.get_mut(&key) {
+        let Idle {
+            by_origin,
+            count,
+            sweeping,
+        } = &mut *idle;
+        let origin = match by_origin.get_mut(&key) {
             Some(origin) => origin,
             // Swept while all its connections were in use.
-            None => idle.by_origin.entry(key).or_insert(Origin {
+            None => by_origin.entry(key).or_insert(Origin {
                 parked: Vec::new(),
                 host,
             }),
         };
         if origin.parked.len() >= self.per_host {
+            // The oldest makes room: the connection just used is the more
+            // likely to still be open. (The origin is full when a request
+            // that may not be replayed passed over connections idle a
+            // while, and brings back the new one it made.)
+            origin.parked.remove(0);
+            *count -= 1;
+        }
+        if *count >= self.max_idle {
             return;
         }
         let now = Instant::now();
@@ -312,9 +325,9 @@ impl Inner {
             since: now,
             expires: now + keep_for,
         });
-        idle.count += 1;
-        if !idle.sweeping {
-            idle.sweeping = true;
+        *count += 1;
+        if !*sweeping {
+            *sweeping = true;
             tokio::spawn(sweep(Arc::downgrade(self)));
         }
     }

@@ -387,6 +387,29 @@ async fn a_post_does_not_go_on_a_connection_idle_for_a_second() {
     );
 }
 
+/// With room for one idle connection per origin, the POST's new connection
+/// (it passed over the one idle for over a second) takes the place of the
+/// old one, rather than being closed while the old one stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_connection_takes_the_place_of_an_older_idle_one() {
+    let tb = Testbed::start();
+    let client = fast().per_host(1).build().expect("valid settings");
+    let post = |path: &str| RequestSpec::new("POST", tb.url(path)).with_body("{}");
+    assert_ok(&fetch(&client, post("/echo/1")).await, 200, 1);
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    assert_ok(&fetch(&client, post("/echo/2")).await, 200, 1);
+    assert_ok(&get(&client, &tb.url("/echo/3")).await, 200, 1);
+
+    let seen: Vec<u64> = tb
+        .journal()
+        .requests()
+        .iter()
+        .map(|s| s.connection)
+        .collect();
+    assert_ne!(seen[0], seen[1], "the POST took a new connection");
+    assert_eq!(seen[1], seen[2], "the GET took the newer idle connection");
+}
+
 /// FAULTS row 21: the server closes keep-alive connections idle for 300 ms.
 /// The next requests on the same client, after that, still succeed: the
 /// stale pooled connections are not used (or are retried) transparently.
