@@ -320,13 +320,7 @@ async fn a_connection_is_not_used_past_the_servers_keep_alive_timeout() {
     let tb = Testbed::start();
     let client = client();
     let post = |path: &str| RequestSpec::new("POST", tb.url(path)).with_body("{}");
-    let connections = || -> Vec<u64> {
-        tb.journal()
-            .requests()
-            .iter()
-            .map(|s| s.connection)
-            .collect()
-    };
+    let connections = || connections_seen(&tb);
 
     assert_ok(&fetch(&client, post("/keep-alive/timeout=5")).await, 200, 1);
     assert_ok(&fetch(&client, post("/echo/soon")).await, 200, 1);
@@ -353,11 +347,11 @@ async fn a_post_does_not_go_on_a_connection_idle_for_a_second() {
     let tb = Testbed::start();
     let client = client();
     let last_two = || -> (u64, u64) {
-        let seen = tb.journal().requests();
+        let seen = connections_seen(&tb);
         let [.., a, b] = seen.as_slice() else {
             panic!("fewer than two requests: {seen:?}")
         };
-        (a.connection, b.connection)
+        (*a, *b)
     };
     let post = |path: &str| RequestSpec::new("POST", tb.url(path)).with_body("{}");
     let idle = || tokio::time::sleep(Duration::from_millis(1_200));
@@ -400,14 +394,18 @@ async fn a_new_connection_takes_the_place_of_an_older_idle_one() {
     assert_ok(&fetch(&client, post("/echo/2")).await, 200, 1);
     assert_ok(&get(&client, &tb.url("/echo/3")).await, 200, 1);
 
-    let seen: Vec<u64> = tb
-        .journal()
+    let seen = connections_seen(&tb);
+    assert_ne!(seen[0], seen[1], "the POST took a new connection");
+    assert_eq!(seen[1], seen[2], "the GET took the newer idle connection");
+}
+
+/// The connection each request came on, in arrival order.
+fn connections_seen(tb: &Testbed) -> Vec<u64> {
+    tb.journal()
         .requests()
         .iter()
         .map(|s| s.connection)
-        .collect();
-    assert_ne!(seen[0], seen[1], "the POST took a new connection");
-    assert_eq!(seen[1], seen[2], "the GET took the newer idle connection");
+        .collect()
 }
 
 /// FAULTS row 21: the server closes keep-alive connections idle for 300 ms.
