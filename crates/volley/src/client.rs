@@ -147,7 +147,7 @@ impl Client {
         let config = &self.inner.config;
         let limits = &self.inner.limits;
         let lease = limits.lease(host);
-        let idempotency_key = spec.has_idempotency_key();
+        let idempotency_key = prepared.idempotency_key;
         let mut started = None;
         let mut attempts = 0u32;
         loop {

@@ -22,9 +22,6 @@ use crate::save;
 use crate::spec::Prepared;
 use crate::transport::Transport;
 
-/// The header that makes a request safe to send twice, whatever its method.
-const IDEMPOTENCY_KEY: http::HeaderName = http::HeaderName::from_static("idempotency-key");
-
 /// A complete response: status, what the engine needs of its headers, and
 /// the decoded body.
 #[derive(Debug)]
@@ -95,9 +92,7 @@ pub(crate) async fn attempt(
                 &request.body,
             ),
         };
-        let replay_safe = config
-            .retry
-            .replay_safe(method, headers.contains_key(IDEMPOTENCY_KEY));
+        let replay_safe = config.retry.replay_safe(method, request.idempotency_key);
         let sending = http.send(method, url, headers, body.as_ref(), replay_safe);
         let response = match timeout_at(deadline, sending).await {
             Err(_elapsed) => {

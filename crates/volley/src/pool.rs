@@ -315,8 +315,7 @@ impl Inner {
             // while, and brings back the new one it made.)
             origin.parked.remove(0);
             *count -= 1;
-        }
-        if *count >= self.max_idle {
+        } else if *count >= self.max_idle {
             return;
         }
         let now = Instant::now();

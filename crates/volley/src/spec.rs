@@ -36,6 +36,9 @@ pub struct RequestSpec {
     pub meta: Option<Map<String, Value>>,
 }
 
+/// The header that makes a request safe to send twice, whatever its method.
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+
 /// A spec that passed [`RequestSpec::validate`]: everything parsed, ready to send.
 #[derive(Clone, Debug)]
 pub(crate) struct Prepared {
@@ -43,6 +46,9 @@ pub(crate) struct Prepared {
     pub url: Url,
     pub headers: http::HeaderMap,
     pub body: Option<Bytes>,
+    /// The request carries an `Idempotency-Key`: it may be sent twice,
+    /// whatever its method.
+    pub idempotency_key: bool,
 }
 
 impl RequestSpec {
@@ -143,6 +149,7 @@ impl RequestSpec {
         Ok(Prepared {
             method,
             url,
+            idempotency_key: headers.contains_key(IDEMPOTENCY_KEY),
             headers,
             body: self.body.clone(),
         })
