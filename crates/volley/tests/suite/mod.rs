@@ -7,6 +7,8 @@ mod support;
 mod api;
 /// How bodies are decoded and recorded: encodings, JSON, text, binary, none.
 mod bodies;
+/// FAULTS.md row 21 and idle connections: reused, or passed over when the server may be closing them.
+mod connections;
 /// FAULTS.md rows 1–14 and 18: transport faults and broken responses.
 mod faults;
 /// HTTP/2: the same contract over h2, and its own faults: reset streams, GOAWAY.
@@ -15,7 +17,7 @@ mod h2;
 mod h2_origin;
 /// FAULTS.md row 22: global and per-host concurrency limits, seen by the server.
 mod limits;
-/// FAULTS.md rows 7, 8, 21, 23, 24: Retry-After, host pauses, stale connections, retry budget, rates, no head-of-line blocking.
+/// FAULTS.md rows 7, 8, 23, 24: Retry-After, host pauses, adaptive throttling, retry budget, rates, no head-of-line blocking.
 mod politeness;
 /// FAULTS.md rows 15 and 16: redirect loops, chains and credential stripping.
 mod redirects;
